@@ -1,0 +1,146 @@
+"""Array-namespace dispatch and device helpers.
+
+This is the only module of numlearn that knows about CuPy. Generic code asks
+:func:`get_namespace` for the namespace of its inputs and writes against it; Numba-CUDA
+kernels are launched only where :func:`numba_cuda_available` says they can run (a real
+GPU, or the Numba CUDA simulator enabled with ``NUMBA_ENABLE_CUDASIM=1``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "get_namespace",
+    "is_numpy_namespace",
+    "is_cupy_array",
+    "device_of",
+    "to_device",
+    "to_numpy",
+    "cuda_simulator_enabled",
+    "numba_cuda_available",
+    "cupy_available",
+]
+
+
+def get_namespace(*arrays: Any):
+    """Return the array-API namespace shared by ``arrays``.
+
+    NumPy arrays, Python scalars and lists, SciPy sparse matrices and LinearOperators
+    all map to the (array-API compatible wrapper of the) NumPy namespace; CuPy and other array-API
+    arrays to their own. Mixing namespaces raises ``TypeError``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlearn._backend import get_namespace, is_numpy_namespace
+    >>> is_numpy_namespace(get_namespace(np.ones(3)))
+    True
+    """
+    import array_api_compat
+
+    dense = [
+        a
+        for a in arrays
+        if hasattr(a, "__array_namespace__") and not sp.issparse(a) and not _is_linear_operator(a)
+    ]
+    if not dense:
+        return array_api_compat.array_namespace(np.empty(0))
+    try:
+        return array_api_compat.array_namespace(*dense)
+    except TypeError as exc:
+        raise TypeError(f"inputs must come from a single array library: {exc}") from exc
+
+
+def _is_linear_operator(a: Any) -> bool:
+    from scipy.sparse.linalg import LinearOperator
+
+    return isinstance(a, LinearOperator)
+
+
+def is_numpy_namespace(xp) -> bool:
+    """True if ``xp`` is NumPy or array-api-compat's wrapper of it."""
+    import array_api_compat
+
+    return xp is np or array_api_compat.is_numpy_namespace(xp)
+
+
+def is_cupy_array(x: Any) -> bool:
+    """True if ``x`` is a CuPy array (without importing CuPy when it is absent)."""
+    import array_api_compat
+
+    return array_api_compat.is_cupy_array(x)
+
+
+def device_of(x: Any):
+    """The device ``x`` lives on (``"cpu"`` for NumPy)."""
+    import array_api_compat
+
+    return array_api_compat.device(x)
+
+
+def to_device(x: Any, like: Any):
+    """Return ``x`` as an array of ``like``'s namespace, on ``like``'s device."""
+    xp = get_namespace(like)
+    if is_numpy_namespace(xp):
+        return np.asarray(to_numpy(x))
+    return xp.asarray(x, device=device_of(like))
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Copy ``x`` to host memory as a NumPy array (a no-op for NumPy arrays)."""
+    if isinstance(x, np.ndarray):
+        return x
+    if is_cupy_array(x):
+        return x.get()
+    if hasattr(x, "__dlpack__") and not isinstance(x, (list, tuple)):
+        try:
+            return np.from_dlpack(x)
+        except (TypeError, RuntimeError, BufferError):
+            pass
+    return np.asarray(x)
+
+
+def cuda_simulator_enabled() -> bool:
+    """True if the Numba CUDA simulator is switched on (``NUMBA_ENABLE_CUDASIM=1``)."""
+    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
+
+
+@functools.lru_cache(maxsize=1)
+def _real_cuda_available() -> bool:
+    try:
+        from numba import cuda
+
+        return bool(cuda.is_available())
+    except Exception:  # numba-cuda missing, driver missing, ...
+        return False
+
+
+def numba_cuda_available() -> bool:
+    """Can Numba CUDA kernels run here: a usable GPU, or the simulator?
+
+    This is the single place numlearn asks the question.
+    """
+    if cuda_simulator_enabled():
+        try:
+            from numba import cuda  # noqa: F401
+        except Exception:
+            return False
+        return True
+    return _real_cuda_available()
+
+
+@functools.lru_cache(maxsize=1)
+def cupy_available() -> bool:
+    """True if CuPy is installed and sees a CUDA device."""
+    try:
+        import cupy
+
+        return bool(cupy.cuda.is_available())
+    except Exception:
+        return False

@@ -1,0 +1,223 @@
+"""Shared argument checks for numlearn's public functions.
+
+Every check raises a :class:`ValueError` or :class:`TypeError` whose message names the
+argument and says what was expected. Public functions call these once, at entry; inner
+loops trust their inputs.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
+
+from numlearn._backend import get_namespace, is_numpy_namespace
+
+__all__ = [
+    "check_random_state",
+    "check_scalar",
+    "check_option",
+    "check_array",
+    "check_vector",
+    "check_operator",
+    "check_callable",
+]
+
+
+def check_random_state(random_state: Any) -> np.random.Generator:
+    """Turn ``random_state`` (None, int, Generator or RandomState) into a Generator.
+
+    Examples
+    --------
+    >>> from numlearn._validation import check_random_state
+    >>> rng = check_random_state(0)
+    >>> float(rng.random()) == float(check_random_state(0).random())
+    True
+    """
+    if random_state is None or isinstance(random_state, (numbers.Integral, np.integer)):
+        if random_state is not None and random_state < 0:
+            raise ValueError(f"random_state must be a non-negative integer, got {random_state}.")
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        # Draw a seed from the legacy generator so that it advances, as users expect.
+        return np.random.default_rng(random_state.randint(0, 2**63 - 1, dtype=np.int64))
+    raise TypeError(
+        "random_state must be None, an int, a numpy.random.Generator or a "
+        f"numpy.random.RandomState, got {type(random_state).__name__}."
+    )
+
+
+def check_scalar(
+    value: Any,
+    name: str,
+    *,
+    kind: type = float,
+    low: float | None = None,
+    high: float | None = None,
+    include_low: bool = True,
+    include_high: bool = True,
+    allow_none: bool = False,
+):
+    """Check a real or integer scalar and its range; return it as ``kind``.
+
+    Examples
+    --------
+    >>> from numlearn._validation import check_scalar
+    >>> check_scalar(1e-5, "rtol", low=0)
+    1e-05
+    >>> check_scalar(-1.0, "rtol", low=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: rtol must be >= 0, got -1.0.
+    """
+    if value is None and allow_none:
+        return None
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+            raise TypeError(f"{name} must be an integer, got {type(value).__name__} ({value!r}).")
+        value = int(value)
+    else:
+        if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r}).")
+        value = float(value)
+        if not np.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value}.")
+    if low is not None:
+        if include_low and value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}.")
+        if not include_low and value <= low:
+            raise ValueError(f"{name} must be > {low}, got {value}.")
+    if high is not None:
+        if include_high and value > high:
+            raise ValueError(f"{name} must be <= {high}, got {value}.")
+        if not include_high and value >= high:
+            raise ValueError(f"{name} must be < {high}, got {value}.")
+    return value
+
+
+def check_option(value: Any, name: str, options: Iterable[Any]) -> Any:
+    """Check that ``value`` is one of ``options``."""
+    options = tuple(options)
+    if value not in options:
+        listed = ", ".join(repr(o) for o in options)
+        raise ValueError(f"{name} must be one of {listed}; got {value!r}.")
+    return value
+
+
+def check_callable(value: Any, name: str, *, allow_none: bool = False) -> Callable | None:
+    """Check that ``value`` is callable (or None when allowed)."""
+    if value is None and allow_none:
+        return None
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__}.")
+    return value
+
+
+def _ensure_finite(x, name: str, xp) -> None:
+    if not bool(xp.all(xp.isfinite(x))):
+        raise ValueError(f"{name} contains NaN or infinity; all entries must be finite.")
+
+
+def check_array(
+    x: Any,
+    name: str,
+    *,
+    ndim: int | None = None,
+    shape: tuple | None = None,
+    xp=None,
+    finite: bool = True,
+    copy: bool = False,
+):
+    """Check a real floating array: dimensions, shape, finiteness.
+
+    NumPy inputs (and lists) become float64 NumPy arrays unless already floating
+    (float32 stays float32); arrays of other namespaces (CuPy, array_api_strict) stay in
+    their namespace and on their device.
+    """
+    if xp is None:
+        xp = get_namespace(x) if hasattr(x, "__array_namespace__") else np
+    if is_numpy_namespace(xp):
+        if sp.issparse(x) or isinstance(x, LinearOperator):
+            raise TypeError(f"{name} must be a dense array, got {type(x).__name__}.")
+        try:
+            arr = np.asarray(x)
+        except Exception as exc:  # ragged lists and the like
+            raise TypeError(f"{name} must be array-like: {exc}") from exc
+        if arr.dtype.kind in "iub":
+            arr = arr.astype(np.float64)
+        elif arr.dtype.kind == "f":
+            arr = arr.astype(arr.dtype, copy=copy)
+        else:
+            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}.")
+    else:
+        arr = xp.asarray(x)
+        if not xp.isdtype(arr.dtype, "real floating"):
+            if xp.isdtype(arr.dtype, ("integral", "bool")):
+                arr = xp.astype(arr, xp.float64)
+            else:
+                raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}.")
+        elif copy:
+            arr = xp.asarray(arr, copy=True)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {tuple(arr.shape)}.")
+    if shape is not None:
+        expected = tuple(shape)
+        if len(expected) != arr.ndim or any(
+            e is not None and e != s for e, s in zip(expected, arr.shape)
+        ):
+            shown = tuple("any" if e is None else e for e in expected)
+            raise ValueError(f"{name} must have shape {shown}, got {tuple(arr.shape)}.")
+    if finite:
+        _ensure_finite(arr, name, xp)
+    return arr
+
+
+def check_vector(x: Any, name: str, n: int, *, xp=None, copy: bool = False):
+    """Check a finite real 1-D array of length ``n`` (an ``(n, 1)`` column is flattened)."""
+    if xp is None:
+        xp = get_namespace(x) if hasattr(x, "__array_namespace__") else np
+    arr = check_array(x, name, xp=xp, copy=copy)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = xp.reshape(arr, (arr.shape[0],))
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"{name} must be a vector of length {n}, got shape {tuple(arr.shape)}.")
+    return arr
+
+
+def check_operator(A: Any, name: str = "A", *, square: bool = True, finite: bool = True):
+    """Check a matrix given as a dense array, a SciPy sparse matrix or a LinearOperator.
+
+    Returns
+    -------
+    A : array, sparse matrix or LinearOperator
+        Dense inputs as a floating array (lists become NumPy arrays); sparse inputs in
+        CSR format (CSC and other formats are converted once); operators unchanged.
+    shape : tuple of int
+    """
+    if isinstance(A, LinearOperator):
+        shape = tuple(A.shape)
+        if len(shape) != 2:
+            raise ValueError(f"{name} must be 2-dimensional, got shape {shape}.")
+    elif sp.issparse(A):
+        if A.ndim != 2:
+            raise ValueError(f"{name} must be 2-dimensional, got shape {A.shape}.")
+        if A.dtype.kind not in "fiub":
+            raise TypeError(f"{name} must hold real numbers, got dtype {A.dtype}.")
+        A = A.tocsr()
+        if A.dtype.kind != "f":
+            A = A.astype(np.float64)
+        if finite and not np.all(np.isfinite(A.data)):
+            raise ValueError(f"{name} contains NaN or infinity; all entries must be finite.")
+        shape = tuple(A.shape)
+    else:
+        A = check_array(A, name, ndim=2, finite=finite)
+        shape = tuple(A.shape)
+    if square and shape[0] != shape[1]:
+        raise ValueError(f"{name} must be square, got shape {shape}.")
+    return A, shape

@@ -1,0 +1,24 @@
+"""Linear-algebra building blocks shared by numlearn's solvers.
+
+Krylov methods
+    :func:`cg` (conjugate gradients), :func:`lanczos_eigsh` (thick-restart Lanczos with
+    full reorthogonalization), :func:`hutchinson_trace` (stochastic trace estimation).
+Randomized sketching
+    :func:`sketch_operator` (Gaussian, sparse sign, CountSketch, SRHT) and
+    :func:`sketch_and_project` (block Kaczmarz / Gaussian sketch-and-project).
+"""
+
+from numlearn.linalg.cg import cg
+from numlearn.linalg.lanczos import lanczos_eigsh
+from numlearn.linalg.sketch import SketchOperator, sketch_operator
+from numlearn.linalg.sketch_and_project import sketch_and_project
+from numlearn.linalg.trace import hutchinson_trace
+
+__all__ = [
+    "cg",
+    "lanczos_eigsh",
+    "hutchinson_trace",
+    "SketchOperator",
+    "sketch_operator",
+    "sketch_and_project",
+]
