@@ -1,0 +1,149 @@
+"""The tour: run every capability of numlearn on a built-in problem and tabulate it.
+
+Each capability registers a *row*: a function that builds a problem, solves it, checks
+the answer against an independent reference and returns a :class:`TourRow`. New solver
+families add their rows to :data:`ROWS`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["TourRow", "ROWS", "run_tour", "format_table"]
+
+
+@dataclass
+class TourRow:
+    """One line of the tour's table."""
+
+    family: str
+    solver: str
+    problem: str
+    size: str
+    iterations: str
+    seconds: float
+    error: float
+    reference: str
+
+
+def _timed(fn: Callable):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def _row_cg() -> TourRow:
+    import scipy.sparse.linalg as spla
+
+    from numlearn.datasets import poisson_2d
+    from numlearn.linalg import cg
+
+    A = poisson_2d(200)
+    b = np.random.default_rng(0).standard_normal(A.shape[0])
+    with warnings.catch_warnings():  # compile the kernels outside the timing
+        warnings.simplefilter("ignore")
+        cg(A, b, maxiter=1)
+    res, seconds = _timed(lambda: cg(A, b, rtol=1e-10))
+    x_ref = spla.spsolve(A.tocsc(), b)
+    err = np.linalg.norm(res.x - x_ref) / np.linalg.norm(x_ref)
+    return TourRow("linalg", "cg", "2-D Poisson", f"n={A.shape[0]}", str(res.n_iter),
+                   seconds, err, "scipy spsolve")
+
+
+def _row_lanczos() -> TourRow:
+    from numlearn.datasets import poisson_2d
+    from numlearn.datasets._poisson import poisson_2d_eigenvalues
+    from numlearn.linalg import lanczos_eigsh
+
+    A = poisson_2d(100)
+    res, seconds = _timed(lambda: lanczos_eigsh(A, A.shape[0], k=3, random_state=0))
+    exact = poisson_2d_eigenvalues(100)[-3:]
+    err = float(np.max(np.abs(np.sort(res.eigenvalues) - exact) / exact))
+    return TourRow("linalg", "lanczos_eigsh", "2-D Poisson top-3", f"n={A.shape[0]}",
+                   f"{res.n_matvec} matvecs", seconds, err, "closed form")
+
+
+def _row_trace() -> TourRow:
+    from numlearn.linalg import hutchinson_trace
+
+    rng = np.random.default_rng(1)
+    n, rank = 2000, 20
+    U = rng.standard_normal((n, rank))
+    A = U @ U.T + 1e-2 * np.eye(n)
+    res, seconds = _timed(
+        lambda: hutchinson_trace(A, n, n_samples=90, method="hutch++", random_state=0)
+    )
+    exact = float(np.trace(A))
+    return TourRow("linalg", "hutchinson_trace (hutch++)", "low rank + ridge", f"n={n}",
+                   f"{res.n_matvec} matvecs", seconds, abs(res.trace - exact) / exact,
+                   "numpy trace")
+
+
+def _row_sketch_and_project() -> TourRow:
+    from numlearn.linalg import sketch_and_project
+
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((200, 500))
+    b = A @ rng.standard_normal(500)
+    res, seconds = _timed(
+        lambda: sketch_and_project(A, b, sketch="kaczmarz", block_size=20, rtol=1e-8,
+                                   random_state=0)
+    )
+    x_ref = np.linalg.lstsq(A, b, rcond=None)[0]
+    err = np.linalg.norm(res.x - x_ref) / np.linalg.norm(x_ref)
+    return TourRow("linalg", "sketch_and_project (block Kaczmarz)", "least-norm solution",
+                   "200x500", str(res.n_iter), seconds, err, "numpy lstsq")
+
+
+def _row_sketch() -> TourRow:
+    from numlearn.linalg import sketch_operator
+
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.standard_normal((20000, 20)))
+    S = sketch_operator("sparse_sign", 400, Q.shape[0], random_state=0)
+    SQ, seconds = _timed(lambda: S @ Q)
+    singular_values = np.linalg.svd(SQ, compute_uv=False)
+    distortion = float(np.max(np.abs(singular_values - 1.0)))
+    return TourRow("linalg", "sketch_operator (sparse sign)", "subspace embedding",
+                   "20000x20 -> 400", "-", seconds, distortion, "distortion |s-1|")
+
+
+#: (family, solver, row function): the family and solver name let ``--only`` pick rows
+#: without running the others.
+ROWS: list[tuple[str, str, Callable[[], TourRow]]] = [
+    ("linalg", "cg", _row_cg),
+    ("linalg", "lanczos_eigsh", _row_lanczos),
+    ("linalg", "hutchinson_trace", _row_trace),
+    ("linalg", "sketch_and_project", _row_sketch_and_project),
+    ("linalg", "sketch_operator", _row_sketch),
+]
+
+
+def run_tour(only: list[str] | None = None) -> list[TourRow]:
+    """Run the rows (all, or those whose family or solver name contains a word of ``only``)."""
+    return [
+        make()
+        for family, solver, make in ROWS
+        if not only or any(word in family or word in solver for word in only)
+    ]
+
+
+def format_table(rows: list[TourRow]) -> str:
+    """Render rows as a fixed-width text table."""
+    header = ("family", "solver", "problem", "size", "iterations", "time [s]", "error",
+              "reference")
+    body = [
+        (r.family, r.solver, r.problem, r.size, r.iterations, f"{r.seconds:.3f}",
+         f"{r.error:.2e}", r.reference)
+        for r in rows
+    ]
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *body)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths))  # noqa: E731
+    out = [line(header), "  ".join("-" * w for w in widths)]
+    out += [line(cells) for cells in body]
+    return "\n".join(out)
