@@ -60,11 +60,13 @@ def _row_lanczos() -> TourRow:
     from numlearn.datasets._poisson import poisson_2d_eigenvalues
     from numlearn.linalg import lanczos_eigsh
 
+    # The top eigenvalue is simple, the next one double: a single-vector Krylov method
+    # finds one copy of it, so k=2 is the honest request here.
     A = poisson_2d(100)
-    res, seconds = _timed(lambda: lanczos_eigsh(A, A.shape[0], k=3, random_state=0))
-    exact = poisson_2d_eigenvalues(100)[-3:]
+    res, seconds = _timed(lambda: lanczos_eigsh(A, A.shape[0], k=2, random_state=0))
+    exact = poisson_2d_eigenvalues(100)[-2:]
     err = float(np.max(np.abs(np.sort(res.eigenvalues) - exact) / exact))
-    return TourRow("linalg", "lanczos_eigsh", "2-D Poisson top-3", f"n={A.shape[0]}",
+    return TourRow("linalg", "lanczos_eigsh", "2-D Poisson top-2", f"n={A.shape[0]}",
                    f"{res.n_matvec} matvecs", seconds, err, "closed form")
 
 

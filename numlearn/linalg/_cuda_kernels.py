@@ -8,7 +8,7 @@ kernel defined inside a function would see the real module in its closure).
 
 from numba import cuda
 
-__all__ = ["csr_matvec_kernel", "cg_update_kernel"]
+__all__ = ["csr_matvec_kernel", "cg_update_kernel", "sparse_sketch_apply_kernel"]
 
 
 @cuda.jit
@@ -31,3 +31,20 @@ def cg_update_kernel(x, r, p, q, alpha, rr):
         ri = r[i] - alpha * q[i]
         r[i] = ri
         cuda.atomic.add(rr, 0, ri * ri)
+
+
+@cuda.jit
+def sparse_sketch_apply_kernel(row_idx, vals, A, out):
+    """``out += S @ A`` for a sparse sketch stored column by column (see _sketch_kernels).
+
+    One thread per entry ``(j, c)`` of a C-ordered ``A``: consecutive threads read
+    consecutive entries of ``A`` and add into consecutive entries of a row of ``out``.
+    """
+    idx = cuda.grid(1)
+    k = A.shape[1]
+    if idx < A.shape[0] * k:
+        j = idx // k
+        c = idx - j * k
+        a = A[j, c]
+        for t in range(row_idx.shape[1]):
+            cuda.atomic.add(out, (row_idx[j, t], c), vals[j, t] * a)
