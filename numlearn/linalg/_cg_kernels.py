@@ -3,6 +3,10 @@
 Each CG iteration is one sparse product fused with the dot product ``pᵀAp``, one fused
 update ``x += αp, r -= αq`` that also returns ``‖r‖²``, and one direction update: three
 passes over memory where an unfused implementation makes about eight.
+
+The kernels are deliberately single-threaded: they are memory-bound, and on a 2-core
+machine with any other load a ``parallel=True`` region waited a scheduler tick (~4-8 ms)
+per call, against 3-50 µs serial (measured; see the foundation issue's note).
 """
 
 from __future__ import annotations
@@ -18,12 +22,12 @@ __all__ = [
 ]
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def csr_matvec_dot(indptr, indices, data, p, q):
     """``q[:] = A @ p`` and return ``p @ q``, in one pass over ``A``."""
     n_rows = indptr.shape[0] - 1
     total = 0.0
-    for i in numba.prange(n_rows):
+    for i in range(n_rows):
         acc = 0.0
         for jj in range(indptr[i], indptr[i + 1]):
             acc += data[jj] * p[indices[jj]]
@@ -32,11 +36,11 @@ def csr_matvec_dot(indptr, indices, data, p, q):
     return total
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def cg_update(x, r, p, q, alpha):
     """``x += alpha p``, ``r -= alpha q``; return ``r @ r``."""
     total = 0.0
-    for i in numba.prange(x.shape[0]):
+    for i in range(x.shape[0]):
         x[i] += alpha * p[i]
         ri = r[i] - alpha * q[i]
         r[i] = ri
@@ -44,10 +48,10 @@ def cg_update(x, r, p, q, alpha):
     return total
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def cg_direction(p, z, beta):
     """``p = z + beta p`` in place."""
-    for i in numba.prange(p.shape[0]):
+    for i in range(p.shape[0]):
         p[i] = z[i] + beta * p[i]
     return p
 

@@ -13,11 +13,11 @@ import numpy as np
 __all__ = ["csr_matvec", "launch_csr_matvec_cuda", "csr_matvec_reference"]
 
 
-@numba.njit(parallel=True, cache=True, fastmath=False)
+@numba.njit(cache=True)
 def csr_matvec(indptr, indices, data, x, out):
-    """``out[:] = A @ x`` for the CSR matrix ``A``; rows split across threads."""
+    """``out[:] = A @ x`` for the CSR matrix ``A`` (single-threaded, like SciPy's)."""
     n_rows = indptr.shape[0] - 1
-    for i in numba.prange(n_rows):
+    for i in range(n_rows):
         acc = 0.0
         for jj in range(indptr[i], indptr[i + 1]):
             acc += data[jj] * x[indices[jj]]

@@ -15,7 +15,7 @@ __all__ = ["as_matvec", "csr_matvec_function"]
 
 
 def csr_matvec_function(A: sp.csr_matrix | sp.csr_array) -> Callable[[np.ndarray], np.ndarray]:
-    """A fast ``v -> A @ v`` for a CSR matrix: Numba, threaded over rows.
+    """A ``v -> A @ v`` for a CSR matrix through the Numba kernel.
 
     Falls back to SciPy's product for dtypes the kernel is not compiled for.
     """

@@ -42,7 +42,7 @@ def cg(
     The iterates are those of :func:`scipy.sparse.linalg.cg` (same recurrences, same
     stopping rule ``‖r_k‖ < max(atol, rtol ‖b‖)`` on the recursively updated residual),
     so results agree with SciPy's to rounding. For SciPy sparse matrices in float64 the
-    iteration runs on fused, multi-threaded Numba kernels: the sparse product is fused
+    iteration runs on fused Numba kernels: the sparse product is fused
     with ``pᵀAp`` and the vector updates with ``‖r‖²``.
 
     Parameters
