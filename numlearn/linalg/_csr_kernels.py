@@ -15,13 +15,20 @@ __all__ = ["csr_matvec", "launch_csr_matvec_cuda", "csr_matvec_reference"]
 
 @numba.njit(cache=True)
 def csr_matvec(indptr, indices, data, x, out):
-    """``out[:] = A @ x`` for the CSR matrix ``A`` (single-threaded, like SciPy's)."""
+    """``out[:] = A @ x`` for the CSR matrix ``A`` (single-threaded, like SciPy's).
+
+    Indices are cast to unsigned integers: Numba then skips its negative-index
+    wrap-around test on every access, which otherwise doubles the time of this loop.
+    """
     n_rows = indptr.shape[0] - 1
     for i in range(n_rows):
         acc = 0.0
-        for jj in range(indptr[i], indptr[i + 1]):
-            acc += data[jj] * x[indices[jj]]
-        out[i] = acc
+        jj = np.uintp(indptr[i])
+        stop = np.uintp(indptr[i + 1])
+        while jj < stop:
+            acc += data[jj] * x[np.uintp(indices[jj])]
+            jj += np.uintp(1)
+        out[np.uintp(i)] = acc
     return out
 
 
