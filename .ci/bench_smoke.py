@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import itertools
 import pkgutil
 import sys
 import time

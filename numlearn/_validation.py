@@ -80,11 +80,13 @@ def check_scalar(
         return None
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-            raise TypeError(f"{name} must be an integer, got {type(value).__name__} ({value!r}).")
+            got = f"{type(value).__name__} ({value!r})"
+            raise TypeError(f"{name} must be an integer, got {got}.")
         value = int(value)
     else:
-        if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-            raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r}).")
+        if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.integer)):
+            got = f"{type(value).__name__} ({value!r})"
+            raise TypeError(f"{name} must be a real number, got {got}.")
         value = float(value)
         if not np.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value}.")

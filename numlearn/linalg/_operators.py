@@ -9,9 +9,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
+from numlearn._validation import check_operator
 from numlearn.linalg._csr_kernels import csr_matvec
 
-__all__ = ["as_matvec", "csr_matvec_function"]
+__all__ = ["as_matvec", "csr_matvec_function", "square_operator"]
 
 
 def csr_matvec_function(A: sp.csr_matrix | sp.csr_array) -> Callable[[np.ndarray], np.ndarray]:
@@ -53,3 +54,29 @@ def as_matvec(A: Any, xp=None) -> Callable:
 
         xp = get_namespace(A)
     return lambda v: xp.matmul(A, v)
+
+
+def square_operator(matvec: Any, n: int, name: str = "matvec"):
+    """Validate an operator of shape ``(n, n)`` given as a callable, a dense array (or
+    nested list), a SciPy sparse matrix or a LinearOperator.
+
+    Returns ``(operator, dense)``: the operator to hand to
+    :func:`~numlearn.linalg._operators.as_matvec`, and the validated dense array (for
+    namespace inference) or None.
+    """
+    if (
+        isinstance(matvec, (LinearOperator, list, tuple))
+        or sp.issparse(matvec)
+        or hasattr(matvec, "shape")
+    ):
+        A, shape = check_operator(matvec, name)
+        if shape != (n, n):
+            raise ValueError(f"{name} must have shape ({n}, {n}) to match n, got {shape}.")
+        dense = A if hasattr(A, "__array_namespace__") else None
+        return A, dense
+    if not callable(matvec):
+        raise TypeError(
+            f"{name} must be a callable v -> A @ v, an array, a sparse matrix or a "
+            f"LinearOperator; got {type(matvec).__name__}."
+        )
+    return matvec, None
