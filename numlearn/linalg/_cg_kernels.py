@@ -14,6 +14,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from numlearn.linalg._csr_kernels import csr_row_dot
+
 __all__ = [
     "csr_matvec_dot",
     "cg_update",
@@ -29,19 +31,10 @@ _REDUCTION_MATH = {"reassoc", "contract"}
 
 @numba.njit(cache=True)
 def csr_matvec_dot(indptr, indices, data, p, q):
-    """``q[:] = A @ p`` and return ``p @ q``, in one pass over ``A``.
-
-    Unsigned indices spare Numba's negative-index test (see ``csr_matvec``).
-    """
-    n_rows = indptr.shape[0] - 1
+    """``q[:] = A @ p`` and return ``p @ q``, in one pass over ``A``."""
     total = 0.0
-    for i in range(n_rows):
-        acc = 0.0
-        jj = np.uintp(indptr[i])
-        stop = np.uintp(indptr[i + 1])
-        while jj < stop:
-            acc += data[jj] * p[np.uintp(indices[jj])]
-            jj += np.uintp(1)
+    for i in range(indptr.shape[0] - 1):
+        acc = csr_row_dot(indptr, indices, data, p, i)
         q[np.uintp(i)] = acc
         total += p[np.uintp(i)] * acc
     return total
