@@ -115,10 +115,30 @@ def _row_sketch() -> TourRow:
                    "20000x20 -> 400", "-", seconds, distortion, "distortion |s-1|")
 
 
+def _row_sor() -> TourRow:
+    import scipy.sparse.linalg as spla
+
+    from numlearn.datasets import poisson_2d
+    from numlearn.linalg import optimal_omega, sor
+
+    A = poisson_2d(64)
+    b = np.random.default_rng(4).standard_normal(A.shape[0])
+    with warnings.catch_warnings():  # compile the kernels outside the timing
+        warnings.simplefilter("ignore")
+        sor(A, b, maxiter=1)
+    omega = optimal_omega(A)
+    res, seconds = _timed(lambda: sor(A, b, omega, rtol=1e-10))
+    x_ref = spla.spsolve(A.tocsc(), b)
+    err = np.linalg.norm(res.x - x_ref) / np.linalg.norm(x_ref)
+    return TourRow("linalg", f"sor (omega*={omega:.3f})", "2-D Poisson", f"n={A.shape[0]}",
+                   str(res.n_iter), seconds, err, "scipy spsolve")
+
+
 #: (family, solver, row function): the family and solver name let ``--only`` pick rows
 #: without running the others.
 ROWS: list[tuple[str, str, Callable[[], TourRow]]] = [
     ("linalg", "cg", _row_cg),
+    ("linalg", "sor", _row_sor),
     ("linalg", "lanczos_eigsh", _row_lanczos),
     ("linalg", "hutchinson_trace", _row_trace),
     ("linalg", "sketch_and_project", _row_sketch_and_project),

@@ -6,6 +6,7 @@ from numlearn._tour import ROWS, format_table, run_tour
 # Largest acceptable error for each row's solver, against the row's own reference.
 TOLERANCES = {
     "cg": 1e-8,
+    "sor": 1e-8,
     "lanczos_eigsh": 1e-8,
     "hutchinson_trace": 2e-2,
     "sketch_and_project": 1e-6,
