@@ -30,6 +30,7 @@ from numlearn._validation import (
     check_scalar,
     check_vector,
 )
+from numlearn.linalg._operators import as_matvec
 from numlearn.linalg._sketch_kernels import (
     block_kaczmarz_epoch_csr,
     block_kaczmarz_epoch_dense,
@@ -275,9 +276,7 @@ def _host_matrix(A):
 # --------------------------------------------------------------------------------------
 def _solve(p: dict, *, return_history: bool, progress: Progress) -> SolverResult:
     A, b, x = p["A"], p["b"], p["x"]
-    # SciPy's serial product, not the threaded Numba csr_matvec: a parallel region costs
-    # milliseconds on a busy machine, which dominates the small products done here.
-    matvec = A.dot
+    matvec = as_matvec(A)
     residual_norm = float(np.linalg.norm(matvec(x) - b))
     b_norm = float(np.linalg.norm(b))
     reference = b_norm if b_norm > 0 else residual_norm
