@@ -134,6 +134,28 @@ def _row_sor() -> TourRow:
                    str(res.n_iter), seconds, err, "scipy spsolve")
 
 
+def _row_omega_tuner() -> TourRow:
+    import scipy.sparse.linalg as spla
+
+    from numlearn.datasets import shifted_laplacian_sequence
+    from numlearn.linalg import sor
+    from numlearn.tuning import OmegaTuner
+
+    seq = shifted_laplacian_sequence(n_systems=300, offset="low", random_state=0)
+    with warnings.catch_warnings():  # compile the kernels outside the timing
+        warnings.simplefilter("ignore")
+        sor(seq[0].A, seq[0].b, maxiter=1)
+    tuner = OmegaTuner(learner="chebcb", context_range=seq.context_range, random_state=0)
+    results, seconds = _timed(lambda: tuner.solve_sequence(seq))
+    gauss_seidel = np.mean([sor(s.A, s.b, 1.0).n_iter for s in seq])
+    last = seq[len(seq) - 1]
+    x_ref = spla.spsolve(last.A.tocsc(), last.b)
+    err = np.linalg.norm(results[-1].x - x_ref) / np.linalg.norm(x_ref)
+    return TourRow("tuning", "OmegaTuner (ChebCB)", "300 shifted Laplacians", "n=100",
+                   f"{np.mean(tuner.costs_):.0f}/system (w=1: {gauss_seidel:.0f})", seconds,
+                   err, "scipy spsolve")
+
+
 #: (family, solver, row function): the family and solver name let ``--only`` pick rows
 #: without running the others.
 ROWS: list[tuple[str, str, Callable[[], TourRow]]] = [
@@ -143,6 +165,7 @@ ROWS: list[tuple[str, str, Callable[[], TourRow]]] = [
     ("linalg", "hutchinson_trace", _row_trace),
     ("linalg", "sketch_and_project", _row_sketch_and_project),
     ("linalg", "sketch_operator", _row_sketch),
+    ("tuning", "OmegaTuner", _row_omega_tuner),
 ]
 
 

@@ -11,6 +11,7 @@ TOLERANCES = {
     "hutchinson_trace": 2e-2,
     "sketch_and_project": 1e-6,
     "sketch_operator": 0.5,
+    "OmegaTuner": 1e-6,
 }
 
 

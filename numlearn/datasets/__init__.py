@@ -4,5 +4,18 @@ Everything is generated; nothing is downloaded.
 """
 
 from numlearn.datasets._poisson import poisson_1d, poisson_2d
+from numlearn.datasets._sequences import (
+    Heat2D,
+    LinearSystem,
+    ShiftedLaplacianSequence,
+    shifted_laplacian_sequence,
+)
 
-__all__ = ["poisson_1d", "poisson_2d"]
+__all__ = [
+    "poisson_1d",
+    "poisson_2d",
+    "LinearSystem",
+    "ShiftedLaplacianSequence",
+    "shifted_laplacian_sequence",
+    "Heat2D",
+]

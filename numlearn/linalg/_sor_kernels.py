@@ -39,6 +39,7 @@ __all__ = [
     "sor_forward",
     "sor_forward_residual",
     "sor_backward",
+    "sor_iterate",
     "ssor_apply",
 ]
 
@@ -181,6 +182,35 @@ def sor_backward(bptr, bind, bdata, c, x, w1):
         s -= alast * xprev
         x[i] = s
         xprev = s
+
+
+@numba.njit(cache=True)
+def sor_iterate(bptr, bind, bdata, c, dscale, omega, x, xold, symmetric, check_every,
+                threshold, divergence_threshold, maxiter):
+    """Run SOR (or SSOR) sweeps until ``‖b − A x_k‖ ≤ threshold``, divergence or ``maxiter``.
+
+    The whole iteration of :func:`numlearn.linalg.sor` in one call, for when no callback,
+    history or progress report needs Python between sweeps: sweep ``k + 1`` is fused with
+    the residual of ``x_k`` whenever ``k`` is a positive multiple of ``check_every``, and on
+    success or divergence ``x`` is rolled back to ``x_k``. The first sweep never checks
+    (``‖r_0‖`` is known to the caller). Returns ``(k, ‖r_k‖ or nan, code)`` with code 1 for
+    converged, 2 for diverged and 0 for ``maxiter`` reached (residual of the last iterate
+    not computed).
+    """
+    w1 = 1.0 - omega
+    k = 0
+    while k < maxiter:
+        if k > 0 and k % check_every == 0:
+            rnorm = np.sqrt(sor_forward_residual(bptr, bind, bdata, c, dscale, omega, x, xold))
+            if rnorm <= threshold or not rnorm <= divergence_threshold:
+                x[:] = xold
+                return k, rnorm, 1 if rnorm <= threshold else 2
+        else:
+            sor_forward(bptr, bind, bdata, c, x, w1)
+        if symmetric:
+            sor_backward(bptr, bind, bdata, c, x, w1)
+        k += 1
+    return k, np.nan, 0
 
 
 @numba.njit(cache=True)

@@ -34,6 +34,7 @@ from numlearn.linalg._sor_kernels import (
     sor_backward,
     sor_forward,
     sor_forward_residual,
+    sor_iterate,
     sor_split,
     ssor_apply,
 )
@@ -264,6 +265,13 @@ def sor(
     status = Status.MAX_ITER
     rnorm = math.nan  # residual norm of the current x, when known
     k = 0
+    if callback is None and history is None and not progress.verbose:
+        # nothing needs Python between sweeps: run the whole loop in the kernel
+        k, rnorm, code = sor_iterate(bptr, bind, bdata, c, dscale, omega, x, xold, symmetric,
+                                     check_every, threshold, _DIVERGENCE_FACTOR * rnorm0,
+                                     maxiter)
+        status = (Status.MAX_ITER, Status.SUCCESS, Status.DIVERGED)[code]
+        maxiter = k  # skip the Python loop below
     while k < maxiter:
         if k % check_every == 0 and k > 0:
             # this sweep also yields ‖r_k‖, the residual of the incoming x_k
