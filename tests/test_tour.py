@@ -12,6 +12,7 @@ TOLERANCES = {
     "sketch_and_project": 1e-6,
     "sketch_operator": 0.5,
     "OmegaTuner": 1e-6,
+    "altmin": 1e-6,
 }
 
 

@@ -1,0 +1,100 @@
+"""Observed entries of a partially known matrix: validation and row/column-wise layouts."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["Observations", "check_observations", "RowLayout", "row_layout"]
+
+
+class Observations(NamedTuple):
+    """Validated observations ``M[rows[t], cols[t]] = values[t]`` of an ``shape`` matrix."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
+    shape: tuple[int, int]
+    row_order: np.ndarray | None = None  # permutation sorting by (row, col), if known
+
+
+class RowLayout(NamedTuple):
+    """Observations grouped by row, as CSR arrays, plus the permutation from input order."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray
+    order: np.ndarray
+
+
+def check_observations(M_obs: Any, name: str = "M_obs") -> Observations:
+    """Validate observed entries given as a SciPy sparse matrix (its *stored* entries are
+    the observations, explicit zeros included) or a tuple ``(rows, cols, values, shape)``.
+
+    Raises ``ValueError`` on NaN/inf values, indices out of range, duplicate ``(row, col)``
+    pairs and an empty set of observations; ``TypeError`` on anything else.
+    """
+    if sp.issparse(M_obs):
+        coo = M_obs.tocoo()
+        rows, cols, values, shape = coo.row, coo.col, coo.data, coo.shape
+    elif isinstance(M_obs, tuple) and len(M_obs) == 4:
+        rows, cols, values, shape = M_obs
+        try:
+            shape = tuple(int(s) for s in shape)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name}: shape must be a pair of integers, got {shape!r}.") from None
+        if len(shape) != 2 or min(shape) < 1:
+            raise ValueError(f"{name}: shape must be two positive integers, got {shape}.")
+    else:
+        raise TypeError(
+            f"{name} must be a SciPy sparse matrix of observed entries or a tuple "
+            f"(rows, cols, values, shape); got {type(M_obs).__name__}."
+        )
+    rows = np.asarray(rows)
+    cols = np.asarray(cols)
+    values = np.asarray(values, dtype=np.float64)
+    if not (rows.ndim == cols.ndim == values.ndim == 1 and rows.shape == cols.shape
+            == values.shape):
+        raise ValueError(
+            f"{name}: rows, cols and values must be 1-D of equal length, got shapes "
+            f"{rows.shape}, {cols.shape}, {values.shape}."
+        )
+    if values.shape[0] == 0:
+        raise ValueError(f"{name} has no observed entries.")
+    for label, idx in (("rows", rows), ("cols", cols)):
+        if not np.issubdtype(idx.dtype, np.integer):
+            raise TypeError(f"{name}: {label} must be integers, got dtype {idx.dtype}.")
+    rows = rows.astype(np.int64, copy=False)
+    cols = cols.astype(np.int64, copy=False)
+    m, n = shape
+    if rows.min() < 0 or rows.max() >= m or cols.min() < 0 or cols.max() >= n:
+        raise ValueError(f"{name}: a (row, col) index lies outside the {m} x {n} matrix.")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name}: observed values must be finite (found NaN or inf).")
+    # one sort finds duplicates and gives the row-wise layout's order
+    linear = rows * n + cols
+    order = np.argsort(linear)
+    sorted_linear = linear[order]
+    if np.any(sorted_linear[1:] == sorted_linear[:-1]):
+        raise ValueError(
+            f"{name} has duplicate (row, col) pairs; combine them (e.g. average) first."
+        )
+    return Observations(rows, cols, values, (m, n), order)
+
+
+def row_layout(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int,
+               order: np.ndarray | None = None) -> RowLayout:
+    """Group observations by row (columns ascending within a row) into CSR arrays.
+
+    ``order``, if given, must be the permutation sorting the observations by
+    ``(row, col)`` (as :func:`check_observations` returns it).
+    """
+    if order is None:
+        n_cols = int(cols.max()) + 1 if cols.size else 1
+        order = np.argsort(rows.astype(np.int64) * n_cols + cols)
+    counts = np.bincount(rows, minlength=n_rows)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return RowLayout(indptr, cols[order].astype(np.int64), values[order], order)
