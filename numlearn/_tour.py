@@ -7,34 +7,17 @@ families add their rows to :data:`ROWS`.
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
+
+from numlearn._tour_row import TourRow, timed
 
 __all__ = ["TourRow", "ROWS", "run_tour", "format_table"]
 
 
-@dataclass
-class TourRow:
-    """One line of the tour's table."""
-
-    family: str
-    solver: str
-    problem: str
-    size: str
-    iterations: str
-    seconds: float
-    error: float
-    reference: str
-
-
-def _timed(fn: Callable):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
+_timed = timed
 
 
 def _row_cg() -> TourRow:
@@ -165,7 +148,9 @@ def _row_altmin() -> TourRow:
     lin = rng.choice(m * n, size=int(5 * k * (m + n) * np.log(n)), replace=False)
     rows, cols = np.divmod(lin, n)
     obs = (rows, cols, np.einsum("ij,ij->i", U[rows], V[cols]), (m, n))
-    altmin(obs, k, max_iter=1, tol=0.0, init=(U, V))  # compile the kernels outside the timing
+    with warnings.catch_warnings():  # compile the kernels outside the timing
+        warnings.simplefilter("ignore")
+        altmin(obs, k, max_iter=1, tol=0.0, init=(U, V))
     res, seconds = _timed(lambda: altmin(obs, k, tol=1e-10, random_state=0))
     M = U @ V.T
     err = np.linalg.norm(res.U @ res.V.T - M) / np.linalg.norm(M)
@@ -186,6 +171,19 @@ ROWS: list[tuple[str, str, Callable[[], TourRow]]] = [
     ("tuning", "OmegaTuner", _row_omega_tuner),
     ("completion", "altmin", _row_altmin),
 ]
+
+
+def _extend_rows() -> None:
+    """Add the rows each solver family keeps in its own ``_tour_rows`` module."""
+    from numlearn.dynamics._tour_rows import ROWS as dynamics_rows
+    from numlearn.optimize._tour_rows import ROWS as optimize_rows
+
+    at = next(i for i, row in enumerate(ROWS) if row[0] == "completion")
+    ROWS[at:at] = optimize_rows
+    ROWS.extend(dynamics_rows)
+
+
+_extend_rows()
 
 
 def run_tour(only: list[str] | None = None) -> list[TourRow]:

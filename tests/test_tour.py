@@ -13,6 +13,11 @@ TOLERANCES = {
     "sketch_operator": 0.5,
     "OmegaTuner": 1e-6,
     "altmin": 1e-6,
+    "minimize_eq": 1e-6,
+    "sharpness": 1e-8,
+    "train (catapult)": 1e-9,
+    "train (edge of stability)": 0.1,
+    "sgd_linear_stability": 1e-8,
 }
 
 

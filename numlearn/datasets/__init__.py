@@ -3,6 +3,13 @@
 Everything is generated; nothing is downloaded.
 """
 
+from numlearn.datasets._constrained import (
+    HS_PROBLEM_NAMES,
+    ConstrainedProblem,
+    constrained_logistic_problem,
+    hock_schittkowski,
+    pde_control_problem,
+)
 from numlearn.datasets._poisson import poisson_1d, poisson_2d
 from numlearn.datasets._sequences import (
     Heat2D,
@@ -18,4 +25,9 @@ __all__ = [
     "ShiftedLaplacianSequence",
     "shifted_laplacian_sequence",
     "Heat2D",
+    "ConstrainedProblem",
+    "HS_PROBLEM_NAMES",
+    "hock_schittkowski",
+    "pde_control_problem",
+    "constrained_logistic_problem",
 ]
