@@ -4,8 +4,8 @@ least-squares loop (and Spark MLlib ALS when pyspark and Java are present)."""
 import numpy as np
 
 from numlearn.completion import altmin
+from numlearn.completion._engine import LocalEngine
 from numlearn.completion._observations import check_observations, row_layout
-from numlearn.completion.altmin import _HalfStep
 
 from .common import quiet
 
@@ -31,29 +31,22 @@ class AltMinIteration:
 
     def setup(self, rank, n_obs, solver):
         self.obs = _problem(n_obs, rank)
-        obs = check_observations(self.obs)
-        m, n = obs.shape
-        self.rows_side = _HalfStep(row_layout(obs.rows, obs.cols, obs.values, m,
-                                              obs.row_order))
-        self.cols_side = _HalfStep(row_layout(obs.cols, obs.rows, obs.values, n))
         self.sketch_size = 4 * rank
+        self.engine = LocalEngine(check_observations(self.obs), sketch_seed=0,
+                                  sketch_size=self.sketch_size)
+        m, n = self.obs[3]
         rng = np.random.default_rng(1)
-        for side in (self.rows_side, self.cols_side):
-            size = side.layout.values.shape[0]
-            side.sketch_rows = rng.integers(0, self.sketch_size, size=size)
-            side.sketch_signs = rng.choice(np.array([-1.0, 1.0]), size=size)
         self.U = rng.standard_normal((m, rank))
         self.V = rng.standard_normal((n, rank))
         self.time_numlearn_iteration(rank, n_obs, solver)  # compile
 
     def time_numlearn_iteration(self, rank, n_obs, solver):
-        self.cols_side.solve(self.U, self.V, solver, 0.1, 5, self.sketch_size)
-        self.rows_side.solve(self.V, self.U, solver, 0.1, 5, self.sketch_size)
+        V, _ = self.engine.half_step("cols", self.U, self.V, solver, 0.1, 5, self.sketch_size)
+        self.engine.half_step("rows", V, self.U, solver, 0.1, 5, self.sketch_size)
 
     def time_numlearn_setup(self, rank, n_obs, solver):
-        obs = check_observations(self.obs)
-        row_layout(obs.rows, obs.cols, obs.values, obs.shape[0], obs.row_order)
-        row_layout(obs.cols, obs.rows, obs.values, obs.shape[1])
+        LocalEngine(check_observations(self.obs), sketch_seed=0,
+                    sketch_size=self.sketch_size)
 
     def track_rmse_after_10_iterations(self, rank, n_obs, solver):
         res = quiet(altmin, self.obs, rank, solver=solver, max_iter=10, tol=0.0, reg=0.1,

@@ -19,8 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.linalg import svds
+from scipy.sparse.linalg import LinearOperator, svds
 
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
@@ -30,46 +29,12 @@ from numlearn._validation import (
     check_random_state,
     check_scalar,
 )
-from numlearn.completion._altmin_kernels import (
-    observed_residuals,
-    solve_rows_cg,
-    solve_rows_cholesky,
-    solve_rows_sketch,
-)
-from numlearn.completion._observations import (
-    Observations,
-    RowLayout,
-    check_observations,
-    row_layout,
-)
+from numlearn.completion._engine import DaskEngine, LocalEngine
+from numlearn.completion._observations import check_observations
 
 __all__ = ["altmin", "predict_entries"]
 
 _SOLVERS = ("cholesky", "cg", "sketch")
-
-
-class _HalfStep:
-    """Everything one half-step needs about one side: the observations grouped by the rows
-    being updated, and (for ``solver="sketch"``) the CountSketch hash of each observation."""
-
-    def __init__(self, layout: RowLayout, sketch_rows=None, sketch_signs=None):
-        self.layout = layout
-        self.sketch_rows = sketch_rows
-        self.sketch_signs = sketch_signs
-
-    def solve(self, other: np.ndarray, out: np.ndarray, solver: str, reg: float,
-              cg_steps: int, sketch_size: int) -> int:
-        """Update ``out`` (the factor of this side) in place from ``other``; returns the
-        number of rows whose regression was singular (set to zero)."""
-        L = self.layout
-        if solver == "cholesky":
-            return int(solve_rows_cholesky(L.indptr, L.indices, L.values, other, reg, out))
-        if solver == "cg":
-            solve_rows_cg(L.indptr, L.indices, L.values, other, reg, out, cg_steps)
-            return 0
-        solve_rows_sketch(L.indptr, L.indices, L.values, other, reg, out, self.sketch_rows,
-                          self.sketch_signs, sketch_size, cg_steps)
-        return 0
 
 
 def _check_factor(F: Any, name: str, shape: tuple[int, int]) -> np.ndarray:
@@ -81,14 +46,16 @@ def _check_factor(F: Any, name: str, shape: tuple[int, int]) -> np.ndarray:
     return F
 
 
-def _init_svd(obs: Observations, rank: int, rng: np.random.Generator, clip: float
+def _init_svd(engine, shape, n_obs: int, rank: int, rng: np.random.Generator, clip: float
               ) -> np.ndarray:
     """Top-``rank`` left singular vectors of the rescaled sampled matrix ``(mn/|Ω|) P_Ω(M)``
-    (ARPACK on the sparse matrix, never dense), rows with norm above ``clip·√(k/m)``
-    shrunk to that norm (incoherence), re-orthonormalized by QR."""
-    m, n = obs.shape
-    P = sp.csr_matrix((obs.values, (obs.rows, obs.cols)), shape=(m, n))
-    P *= (m * n) / obs.values.shape[0]
+    (ARPACK on its products, never dense), rows with norm above ``clip·√(k/m)`` shrunk to
+    that norm (incoherence), re-orthonormalized by QR."""
+    m, n = shape
+    factor = (m * n) / n_obs
+    P = LinearOperator((m, n), dtype=np.float64,
+                       matvec=lambda x: factor * engine.matvec("rows", np.ravel(x)),
+                       rmatvec=lambda y: factor * engine.matvec("cols", np.ravel(y)))
     v0 = rng.standard_normal(min(m, n))
     U, _, _ = svds(P, k=rank, v0=v0, solver="arpack")
     norms = np.linalg.norm(U, axis=1)
@@ -97,12 +64,6 @@ def _init_svd(obs: Observations, rank: int, rng: np.random.Generator, clip: floa
     U[big] *= (threshold / norms[big])[:, None]
     Q, _ = np.linalg.qr(U)
     return np.ascontiguousarray(Q)
-
-
-def _rmse(row_side: _HalfStep, U: np.ndarray, V: np.ndarray, buffer: np.ndarray) -> float:
-    L = row_side.layout
-    observed_residuals(L.indptr, L.indices, L.values, U, V, buffer)
-    return float(math.sqrt(np.dot(buffer, buffer) / buffer.shape[0]))
 
 
 def altmin(
@@ -121,15 +82,20 @@ def altmin(
     clip: float = 2.0,
     callback: Callable | None = None,
     verbose: int = 0,
+    backend: str = "local",
+    client: Any = None,
+    n_blocks: int | None = None,
+    shape: tuple[int, int] | None = None,
 ) -> SolverResult:
     """Complete a low-rank matrix from observed entries by alternating minimization.
 
     Parameters
     ----------
-    M_obs : scipy.sparse matrix or tuple ``(rows, cols, values, shape)``
+    M_obs : scipy.sparse matrix, tuple ``(rows, cols, values, shape)`` or Dask DataFrame
         The observed entries (every stored entry of a sparse matrix counts as observed,
         explicit zeros included). Duplicate ``(row, col)`` pairs, NaN and indices out of
-        range are errors.
+        range are errors. A Dask DataFrame with columns ``row``, ``col``, ``value`` runs on
+        the Dask cluster (``backend="dask"`` implied; pass ``shape`` or it is computed).
     rank : int
         Target rank ``k``, ``1 ≤ k < min(m, n)``.
     reg : float, default=0.0
@@ -164,6 +130,18 @@ def altmin(
         ``callback(U, V)`` after every iteration; raise ``StopIteration`` to stop.
     verbose : int, default=0
         0 silent, 1 progress every few seconds, 2 every iteration.
+    backend : {"local", "dask"}, default="local"
+        ``"dask"`` runs every half-step as row-block tasks on a Dask cluster: the blocks of
+        observations live on the workers, the factors are broadcast to them, and each
+        worker solves the blocks it holds. Results equal the local path's to rounding.
+    client : dask.distributed.Client, optional
+        The cluster to use with ``backend="dask"`` (default: the current client). To run
+        on a real cluster, connect a client to its scheduler first,
+        ``Client("tcp://scheduler:8786")``; the workers need numlearn installed.
+    n_blocks : int, optional
+        Row blocks per side for the Dask backend (default: twice the number of workers).
+    shape : (int, int), optional
+        Matrix shape when ``M_obs`` is a Dask DataFrame.
 
     Returns
     -------
@@ -204,8 +182,15 @@ def altmin(
     >>> res.converged, bool(np.linalg.norm(res.U @ res.V.T - M) < 1e-8 * np.linalg.norm(M))
     (True, True)
     """
-    obs = check_observations(M_obs)
-    m, n = obs.shape
+    backend = check_option(backend, "backend", ("local", "dask"))
+    is_frame = _is_dask_dataframe(M_obs)
+    if is_frame:
+        backend = "dask"
+        m, n = _frame_shape(M_obs, shape)
+        obs = None
+    else:
+        obs = check_observations(M_obs)
+        m, n = obs.shape
     rank = check_scalar(rank, "rank", kind=int, low=1)
     if rank >= min(m, n):
         raise ValueError(f"rank must be < min(m, n) = {min(m, n)}, got {rank}.")
@@ -220,27 +205,89 @@ def altmin(
     check_callable(callback, "callback", allow_none=True)
     rng = check_random_state(random_state)
     progress = Progress("altmin", verbose, measure="rmse")
+    seed = int(rng.integers(2**62))  # of the sketch hashes; drawn first on every path
+    sketch_seed = seed if solver == "sketch" else None
 
-    rows_side = _HalfStep(row_layout(obs.rows, obs.cols, obs.values, m, obs.row_order))
-    cols_side = _HalfStep(row_layout(obs.cols, obs.rows, obs.values, n))
-    if solver == "sketch":
-        for side in (rows_side, cols_side):
-            size = side.layout.values.shape[0]
-            side.sketch_rows = rng.integers(0, sketch_size, size=size).astype(np.int64)
-            side.sketch_signs = rng.choice(np.array([-1.0, 1.0]), size=size)
-    empty_rows = int(np.sum(np.diff(rows_side.layout.indptr) == 0))
-    empty_cols = int(np.sum(np.diff(cols_side.layout.indptr) == 0))
+    if backend == "local":
+        engine = LocalEngine(obs, sketch_seed=sketch_seed, sketch_size=sketch_size)
+    else:
+        client = _dask_client(client)
+        if n_blocks is None:
+            n_blocks = 2 * max(len(client.scheduler_info()["workers"]), 1)
+        n_blocks = check_scalar(n_blocks, "n_blocks", kind=int, low=1)
+        if is_frame:
+            engine = DaskEngine.from_dataframe(client, M_obs, (m, n), n_blocks,
+                                               sketch_seed=sketch_seed,
+                                               sketch_size=sketch_size)
+        else:
+            engine = DaskEngine.from_observations(client, obs, n_blocks,
+                                                  sketch_seed=sketch_seed,
+                                                  sketch_size=sketch_size)
+    try:
+        return _altmin_loop(engine, (m, n), rank, reg, solver, max_iter, tol, init, rng, clip,
+                            return_history, cg_steps, sketch_size, callback, progress)
+    finally:
+        engine.close()
+
+
+def _is_dask_dataframe(x: Any) -> bool:
+    module = type(x).__module__
+    return module.startswith("dask") and hasattr(x, "to_delayed") and hasattr(x, "columns")
+
+
+def _frame_shape(df: Any, shape: Any) -> tuple[int, int]:
+    missing = {"row", "col", "value"} - set(df.columns)
+    if missing:
+        raise ValueError(f"M_obs: the Dask DataFrame needs columns row, col, value; missing "
+                         f"{sorted(missing)}.")
+    if shape is None:
+        import dask
+
+        rmax, cmax = dask.compute(df["row"].max(), df["col"].max())
+        shape = (int(rmax) + 1, int(cmax) + 1)
+    try:
+        m, n = (int(v) for v in shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"shape must be a pair of integers, got {shape!r}.") from None
+    if min(m, n) < 1:
+        raise ValueError(f"shape must be two positive integers, got {(m, n)}.")
+    return m, n
+
+
+def _dask_client(client: Any) -> Any:
+    try:
+        from distributed import default_client
+    except ImportError:
+        raise ImportError("backend='dask' needs dask and distributed: "
+                          "pip install 'numlearn[dask]'.") from None
+    if client is None:
+        try:
+            return default_client()
+        except ValueError:
+            raise ValueError("backend='dask' needs a dask.distributed Client: pass client= "
+                             "or create one first.") from None
+    return client
+
+
+def _altmin_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, clip,
+                 return_history, cg_steps, sketch_size, callback, progress) -> SolverResult:
+    m, n = shape
+    nonempty_rows, n_obs, sum_sq = engine.stats("rows")
+    nonempty_cols = engine.stats("cols")[0]
+    if n_obs == 0:
+        raise ValueError("M_obs has no observed entries.")
+    empty_rows, empty_cols = m - nonempty_rows, n - nonempty_cols
     if empty_rows or empty_cols:
         warnings.warn(
             f"M_obs has {empty_rows} rows and {empty_cols} columns without observations; "
             "their factors stay at the regularized solution (zero).", UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
 
     if isinstance(init, str):
         init = check_option(init, "init", ("svd", "random"))
         if init == "svd":
-            U = _init_svd(obs, rank, rng, clip)
+            U = _init_svd(engine, (m, n), n_obs, rank, rng, clip)
         else:
             U = np.ascontiguousarray(np.linalg.qr(rng.standard_normal((m, rank)))[0])
         V = np.zeros((n, rank))
@@ -252,19 +299,19 @@ def altmin(
         U = _check_factor(U0, "init U0", (m, rank))
         V = _check_factor(V0, "init V0", (n, rank))
 
-    scale = float(np.sqrt(np.mean(obs.values**2)))
-    buffer = np.empty(obs.values.shape[0])
+    scale = math.sqrt(sum_sq / n_obs)
     history = [] if return_history else None
     status = Status.MAX_ITER
     singular = 0
     rmse_prev = math.inf
-    rmse = _rmse(rows_side, U, V, buffer) if max_iter == 0 else math.inf
+    rmse = math.sqrt(engine.sse(U, V) / n_obs) if max_iter == 0 else math.inf
     k = 0
     while k < max_iter:
-        singular += cols_side.solve(U, V, solver, reg, cg_steps, sketch_size)
-        singular += rows_side.solve(V, U, solver, reg, cg_steps, sketch_size)
+        V, s_cols = engine.half_step("cols", U, V, solver, reg, cg_steps, sketch_size)
+        U, s_rows = engine.half_step("rows", V, U, solver, reg, cg_steps, sketch_size)
+        singular += s_cols + s_rows
         k += 1
-        rmse = _rmse(rows_side, U, V, buffer)
+        rmse = math.sqrt(engine.sse(U, V) / n_obs)
         if history is not None:
             history.append(rmse)
         progress.update(k, rmse)
@@ -287,13 +334,13 @@ def altmin(
         warnings.warn(
             f"{singular} row regressions were singular (fewer than rank={rank} observations "
             "and reg=0); those factor rows were set to zero. Use reg > 0.", UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     result = make_result(status=status, n_iter=k, U=U, V=V, rmse=rmse,
                          empty_rows=empty_rows, empty_cols=empty_cols)
     if history is not None:
         result.history = np.asarray(history)
-    warn_if_not_converged(result, "altmin")
+    warn_if_not_converged(result, "altmin", stacklevel=4)
     return result
 
 
