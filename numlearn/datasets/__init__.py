@@ -10,6 +10,7 @@ from numlearn.datasets._constrained import (
     hock_schittkowski,
     pde_control_problem,
 )
+from numlearn.datasets._ot import ot_gaussian_clouds, ot_grid_1d, ot_random_assignment
 from numlearn.datasets._poisson import poisson_1d, poisson_2d
 from numlearn.datasets._sequences import (
     Heat2D,
@@ -30,4 +31,7 @@ __all__ = [
     "hock_schittkowski",
     "pde_control_problem",
     "constrained_logistic_problem",
+    "ot_gaussian_clouds",
+    "ot_random_assignment",
+    "ot_grid_1d",
 ]

@@ -1,0 +1,14 @@
+"""Entropic optimal transport.
+
+:func:`sinkhorn` (Sinkhorn–Knopp scaling, log-domain Sinkhorn, or SNS through
+``method=``), :func:`sinkhorn_newton_sparse` (Sinkhorn–Newton–Sparse, Tang et al.,
+ICLR 2024) and the :class:`SinkhornTransport` estimator (domain adaptation by the
+barycentric mapping of an entropic plan). Hot loops (row/column log-sum-exp, the fused
+marginals + sparsification pass, the sparse Hessian products) are Numba kernels in
+``numlearn.ot._kernels``; memory stays that of the cost matrix plus ``O(n + m + nnz)``.
+"""
+
+from numlearn.ot._estimator import SinkhornTransport
+from numlearn.ot._sinkhorn import sinkhorn, sinkhorn_newton_sparse
+
+__all__ = ["sinkhorn", "sinkhorn_newton_sparse", "SinkhornTransport"]

@@ -1,0 +1,373 @@
+"""Numba kernels for entropic optimal transport (log-domain Sinkhorn and SNS).
+
+The plan is never stored during the iterations: every kernel recomputes
+``P_ij = exp((f_i + g_j - M_ij) / reg)`` on the fly from the cost ``M`` (row-major) and
+the dual potentials ``f``, ``g``, so memory stays at ``M`` plus ``O(n + m)`` vectors (and
+the ``n k`` kept entries of the sparsified plan in the Newton phase).
+
+Log-sum-exp without a max pass: the sums are taken relative to the *current*
+potentials. After a column (row) update every plan entry is at most 1, so
+``s = sum_j exp((f_i + g_j - M_ij) / reg)`` neither overflows nor, usually, underflows,
+and ``log s`` is the row's log-sum-exp in one pass and one ``exp`` per entry. Where ``s``
+is not a comfortable normal number (all entries underflowed at tiny ``reg``, or
+overflowed from a poor starting point), that row or column alone is recomputed with the
+classic max-shifted two-pass log-sum-exp, so the result is exact either way.
+
+All kernels are single-threaded (see ``numlearn/linalg/_cg_kernels.py`` for why).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+__all__ = [
+    "vexp",
+    "row_logsumexp",
+    "col_logsumexp",
+    "plan_stats_sparse",
+    "fill_plan",
+    "schur_matvec_g",
+    "schur_matvec_f",
+    "schur_diag_g",
+    "schur_diag_f",
+    "sparse_hessian_matvec",
+    "csr_matvec",
+    "csr_rmatvec",
+]
+
+# Reassociating sums lets LLVM vectorize the reductions; NaN/infinity semantics are kept
+# (the kernels test the sums for finiteness).
+_FAST = {"reassoc", "contract"}
+
+# A sum in [_LOW, _HIGH] is a normal number far from under/overflow: its log is exact
+# to rounding even if some of its terms underflowed (they are < 1e-308 relative to it).
+_LOW = 1e-200
+_HIGH = 1e200
+
+
+# ---- a vectorizable exp -------------------------------------------------------------
+# Numba has no SIMD exp here (no SVML), and libm's scalar exp takes a slow path for
+# underflowing arguments (x < -708), which is most of the plan at small reg. These helpers
+# compute exp over a buffer in three elementwise loops LLVM vectorizes (AVX2): range
+# reduction x = k ln2 + r with |r| <= ln2/2 (rounding by the 1.5*2^52 "magic" addition),
+# a degree-12 Taylor polynomial (truncation < 2e-16 relative), and 2^k assembled in the
+# exponent bits. Arguments are clamped to [-708, 709]: results below exp(-708) ~ 3e-308
+# (instead of 0) are harmless in the sums (a sum < 1e-200 triggers the exact fallback) and
+# overflow shows up as a sum > 1e200. No fastmath here: reassociation would cancel the
+# magic-number rounding.
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.6931471803691238  # ln 2 split so that k * _LN2_HI is exact for |k| < 2^11
+_LN2_LO = 1.9082149292705877e-10
+_MAGIC = 6755399441055744.0  # 1.5 * 2^52
+_MAGIC_BITS = 0x4338000000000000
+_C = np.array([1.0 / math.factorial(i) for i in range(13)])
+
+
+@numba.njit(cache=True)
+def vexp(x, y):
+    """``y[:] = exp(x)`` for float64 buffers (``x`` is overwritten); vectorized."""
+    m = x.shape[0]
+    yi = y.view(np.int64)
+    c0, c1, c2, c3, c4, c5, c6 = _C[0], _C[1], _C[2], _C[3], _C[4], _C[5], _C[6]
+    c7, c8, c9, c10, c11, c12 = _C[7], _C[8], _C[9], _C[10], _C[11], _C[12]
+    for j in range(m):
+        v = x[j]
+        v = -708.0 if v < -708.0 else v
+        v = 709.0 if v > 709.0 else v
+        t = v * _LOG2E + _MAGIC
+        kf = t - _MAGIC
+        r = (v - kf * _LN2_HI) - kf * _LN2_LO
+        p = c12
+        p = p * r + c11
+        p = p * r + c10
+        p = p * r + c9
+        p = p * r + c8
+        p = p * r + c7
+        p = p * r + c6
+        p = p * r + c5
+        p = p * r + c4
+        p = p * r + c3
+        p = p * r + c2
+        p = p * r + c1
+        p = p * r + c0
+        x[j] = p
+        y[j] = t
+    for j in range(m):
+        yi[j] = (yi[j] - _MAGIC_BITS + 1023) << 52
+    for j in range(m):
+        y[j] *= x[j]
+
+
+@numba.njit(cache=True, fastmath=_FAST)
+def _sum(y):
+    s = 0.0
+    for j in range(y.shape[0]):
+        s += y[j]
+    return s
+
+
+@numba.njit(cache=True, fastmath=_FAST)
+def row_logsumexp(M, f, g, inv_reg, out):
+    """``out[i] = log sum_j exp((f[i] + g[j] - M[i, j]) * inv_reg)`` for every row."""
+    n, m = M.shape
+    x = np.empty(m)
+    y = np.empty(m)
+    for i in range(n):
+        fi = f[i]
+        for j in range(m):
+            x[j] = (fi + g[j] - M[i, j]) * inv_reg
+        vexp(x, y)
+        s = _sum(y)
+        if s >= _LOW and s <= _HIGH:
+            out[i] = np.log(s)
+        else:
+            out[i] = _row_lse_exact(M, f, g, inv_reg, i)
+
+
+@numba.njit(cache=True)
+def _row_lse_exact(M, f, g, inv_reg, i):
+    m = M.shape[1]
+    fi = f[i]
+    mx = -np.inf
+    for j in range(m):
+        v = (fi + g[j] - M[i, j]) * inv_reg
+        if v > mx:
+            mx = v
+    if not np.isfinite(mx):
+        return mx
+    s = 0.0
+    for j in range(m):
+        s += np.exp((fi + g[j] - M[i, j]) * inv_reg - mx)
+    return mx + np.log(s)
+
+
+@numba.njit(cache=True, fastmath=_FAST)
+def col_logsumexp(M, f, g, inv_reg, work, out):
+    """``out[j] = log sum_i exp((f[i] + g[j] - M[i, j]) * inv_reg)`` for every column.
+
+    ``work`` is a float64 scratch vector of length ``m``. ``M`` is read row by row.
+    """
+    n, m = M.shape
+    x = np.empty(m)
+    y = np.empty(m)
+    for j in range(m):
+        work[j] = 0.0
+    for i in range(n):
+        fi = f[i]
+        for j in range(m):
+            x[j] = (fi + g[j] - M[i, j]) * inv_reg
+        vexp(x, y)
+        for j in range(m):
+            work[j] += y[j]
+    for j in range(m):
+        s = work[j]
+        if s >= _LOW and s <= _HIGH:
+            out[j] = np.log(s)
+        else:
+            out[j] = _col_lse_exact(M, f, g, inv_reg, j)
+
+
+@numba.njit(cache=True)
+def _col_lse_exact(M, f, g, inv_reg, j):
+    n = M.shape[0]
+    gj = g[j]
+    mx = -np.inf
+    for i in range(n):
+        v = (f[i] + gj - M[i, j]) * inv_reg
+        if v > mx:
+            mx = v
+    if not np.isfinite(mx):
+        return mx
+    s = 0.0
+    for i in range(n):
+        s += np.exp((f[i] + gj - M[i, j]) * inv_reg - mx)
+    return mx + np.log(s)
+
+
+@numba.njit(cache=True)
+def plan_stats_sparse(M, f, g, inv_reg, threshold, cap, r, c, indptr, indices, data):
+    """Marginals of the plan and its sparsification, in one pass over ``M``.
+
+    Fills the row sums ``r`` and column sums ``c`` of ``P = exp((f ⊕ g - M) * inv_reg)``
+    and the CSR arrays of ``S``: the entries of each row that are at least
+    ``threshold * max(row)``, at most ``cap`` of them per row (the ``cap`` largest when
+    more pass: a top-k selection by ``np.partition``). One ``exp`` per entry.
+
+    Returns ``(total, nnz)``: the plan's total mass and the number of kept entries, or
+    ``-needed`` if ``indices``/``data`` were too short (``r``, ``c`` and ``total`` are
+    still exact; the caller enlarges the buffers to ``needed`` and calls again).
+    """
+    n, m = M.shape
+    capacity = indices.shape[0]
+    for j in range(m):
+        c[j] = 0.0
+    total = 0.0
+    x = np.empty(m)
+    y = np.empty(m)
+    ibuf = np.empty(m, dtype=np.int64)
+    nnz = 0
+    overflow = False
+    indptr[0] = 0
+    for i in range(n):
+        fi = f[i]
+        for j in range(m):
+            x[j] = (fi + g[j] - M[i, j]) * inv_reg
+        vexp(x, y)
+        s, ymax = _sum_max_accumulate(y, c)
+        r[i] = s
+        total += s
+        thr = threshold * ymax
+        start = nnz
+        kept = 0
+        for j in range(m):  # branch-free compaction into the row's scratch buffers
+            ibuf[kept] = j
+            kept += y[j] >= thr
+        if overflow or nnz + min(kept, cap) > capacity:
+            overflow = True
+            nnz += min(kept, cap)  # keep counting: the caller learns the size needed
+            continue
+        if kept <= cap:
+            for t in range(kept):
+                j = ibuf[t]
+                indices[nnz + t] = j
+                data[nnz + t] = y[j]
+            nnz += kept
+        else:  # keep the cap largest (top-k selection)
+            thr = np.partition(y, m - cap)[m - cap]
+            for j in range(m):
+                if y[j] >= thr and nnz - start < cap:
+                    indices[nnz] = j
+                    data[nnz] = y[j]
+                    nnz += 1
+        indptr[i + 1] = nnz
+    return total, (-nnz if overflow else nnz)
+
+
+@numba.njit(cache=True, fastmath=_FAST)
+def _sum_max_accumulate(y, c):
+    """Return ``sum(y), max(y)`` and add ``y`` to ``c``, in one vectorized loop."""
+    s = 0.0
+    mx = -np.inf
+    for j in range(y.shape[0]):
+        v = y[j]
+        s += v
+        mx = max(mx, v)
+        c[j] += v
+    return s, mx
+
+
+@numba.njit(cache=True)
+def fill_plan(M, f, g, inv_reg, P):
+    """``P[i, j] = exp((f[i] + g[j] - M[i, j]) * inv_reg)``."""
+    n, m = M.shape
+    for i in range(n):
+        fi = f[i]
+        for j in range(m):
+            P[i, j] = np.exp((fi + g[j] - M[i, j]) * inv_reg)
+
+
+@numba.njit(cache=True)
+def schur_matvec_g(indptr, indices, data, rinv, cdiag, v, out):
+    """``out = diag(cdiag) v - Sᵀ diag(rinv) S v`` for the CSR matrix ``S`` (n x m).
+
+    The gather ``(S v)_i`` and the scatter of row ``i`` happen in the same loop: one pass
+    over the kept entries.
+    """
+    n = indptr.shape[0] - 1
+    for j in range(v.shape[0]):
+        out[j] = cdiag[j] * v[j]
+    for i in range(n):
+        start, stop = indptr[i], indptr[i + 1]
+        acc = 0.0
+        for t in range(start, stop):
+            acc += data[t] * v[np.uintp(indices[t])]
+        acc *= rinv[i]
+        for t in range(start, stop):
+            out[np.uintp(indices[t])] -= data[t] * acc
+    return out
+
+
+@numba.njit(cache=True)
+def schur_matvec_f(indptr, indices, data, cinv, rdiag, u, work, out):
+    """``out = diag(rdiag) u - S diag(cinv) Sᵀ u``; ``work`` is scratch of length ``m``."""
+    n = indptr.shape[0] - 1
+    for j in range(work.shape[0]):
+        work[j] = 0.0
+    for i in range(n):
+        ui = u[i]
+        for t in range(indptr[i], indptr[i + 1]):
+            work[np.uintp(indices[t])] += data[t] * ui
+    for j in range(work.shape[0]):
+        work[j] *= cinv[j]
+    for i in range(n):
+        acc = 0.0
+        for t in range(indptr[i], indptr[i + 1]):
+            acc += data[t] * work[np.uintp(indices[t])]
+        out[i] = rdiag[i] * u[i] - acc
+    return out
+
+
+@numba.njit(cache=True)
+def schur_diag_g(indptr, indices, data, rinv, cdiag, out):
+    """Diagonal of ``diag(cdiag) - Sᵀ diag(rinv) S`` (for a Jacobi preconditioner)."""
+    n = indptr.shape[0] - 1
+    for j in range(out.shape[0]):
+        out[j] = cdiag[j]
+    for i in range(n):
+        for t in range(indptr[i], indptr[i + 1]):
+            out[np.uintp(indices[t])] -= data[t] * data[t] * rinv[i]
+    return out
+
+
+@numba.njit(cache=True)
+def schur_diag_f(indptr, indices, data, cinv, rdiag, out):
+    """Diagonal of ``diag(rdiag) - S diag(cinv) Sᵀ``."""
+    n = indptr.shape[0] - 1
+    for i in range(n):
+        acc = 0.0
+        for t in range(indptr[i], indptr[i + 1]):
+            acc += data[t] * data[t] * cinv[np.uintp(indices[t])]
+        out[i] = rdiag[i] - acc
+    return out
+
+
+@numba.njit(cache=True)
+def sparse_hessian_matvec(indptr, indices, data, rdiag, cdiag, x, y, out_x, out_y):
+    """``[out_x; out_y] = [[diag(rdiag), S], [Sᵀ, diag(cdiag)]] [x; y]`` (one pass over S)."""
+    n = indptr.shape[0] - 1
+    for j in range(y.shape[0]):
+        out_y[j] = cdiag[j] * y[j]
+    for i in range(n):
+        acc = rdiag[i] * x[i]
+        xi = x[i]
+        for t in range(indptr[i], indptr[i + 1]):
+            j = np.uintp(indices[t])
+            acc += data[t] * y[j]
+            out_y[j] += data[t] * xi
+        out_x[i] = acc
+
+
+@numba.njit(cache=True)
+def csr_matvec(indptr, indices, data, v, out):
+    """``out = S v`` for the CSR matrix ``S``."""
+    for i in range(indptr.shape[0] - 1):
+        acc = 0.0
+        for t in range(indptr[i], indptr[i + 1]):
+            acc += data[t] * v[np.uintp(indices[t])]
+        out[i] = acc
+    return out
+
+
+@numba.njit(cache=True)
+def csr_rmatvec(indptr, indices, data, u, out):
+    """``out = Sᵀ u`` for the CSR matrix ``S`` (``out`` of length m, overwritten)."""
+    for j in range(out.shape[0]):
+        out[j] = 0.0
+    for i in range(indptr.shape[0] - 1):
+        ui = u[i]
+        for t in range(indptr[i], indptr[i + 1]):
+            out[np.uintp(indices[t])] += data[t] * ui
+    return out
