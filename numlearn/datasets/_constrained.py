@@ -32,7 +32,7 @@ _S2 = math.sqrt(2.0)
 
 @dataclass
 class ConstrainedProblem:
-    """An equality-constrained problem ``min f(x) s.t. c(x) = 0`` with exact derivatives.
+    """An equality-constrained problem ``min f(x)`` subject to ``c(x) = 0``, exact derivatives.
 
     Attributes
     ----------
