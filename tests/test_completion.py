@@ -1,5 +1,7 @@
 """Matrix completion by alternating minimization: kernels, exact recovery, noise, estimator."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -326,3 +328,17 @@ def test_estimator_bad_input():
     model = AltMinCompletion(rank=2).fit(X)
     with pytest.raises(ValueError, match="features"):
         model.transform(X[:, :5])
+
+
+def test_estimator_passes_scikit_learn_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    # predict(X) returns the completed matrix (2-D); the sparse-input checks assume a 1-D
+    # prediction per sample, so they are the only expected failures
+    expected = {"check_estimator_sparse_array", "check_estimator_sparse_matrix"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(AltMinCompletion(rank=1, max_iter=20), on_fail=None)
+    failed = {r["check_name"] for r in results if r["status"] == "failed"}
+    assert failed == expected
+    assert len(results) > 40

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from numlearn.completion._altmin_kernels import solve_rows_cholesky
 from numlearn.completion._observations import row_layout
@@ -17,19 +17,19 @@ from numlearn.completion.altmin import altmin, predict_entries
 __all__ = ["AltMinCompletion"]
 
 
-def _observed_entries(X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+def _observed_entries(X: Any, min_samples: int = 1, min_features: int = 1
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
     """``(rows, cols, values, shape)`` from a sparse matrix (stored entries) or a dense
-    array with NaN for missing entries."""
+    array with NaN for missing entries (scikit-learn's input checks and messages)."""
+    X = check_array(X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64,
+                    ensure_all_finite="allow-nan", ensure_min_samples=min_samples,
+                    ensure_min_features=min_features)
     if sp.issparse(X):
         coo = sp.coo_matrix(X)
         coo.sum_duplicates()
         if not np.all(np.isfinite(coo.data)):
             raise ValueError("X: stored (observed) entries must be finite.")
-        return coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(
-            np.float64), coo.shape
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D, got {X.ndim} dimension(s).")
+        return coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, coo.shape
     if np.any(np.isinf(X)):
         raise ValueError("X must not contain inf (NaN marks a missing entry).")
     rows, cols = np.nonzero(~np.isnan(X))
@@ -115,10 +115,7 @@ class AltMinCompletion(TransformerMixin, BaseEstimator):
         return tags
 
     def _fit(self, X: Any, init: Any) -> AltMinCompletion:
-        rows, cols, values, shape = _observed_entries(X)
-        if min(shape) < 2:
-            raise ValueError(f"AltMinCompletion needs at least 2 samples and 2 features; got "
-                             f"n_samples = {shape[0]}, n_features = {shape[1]}.")
+        rows, cols, values, shape = _observed_entries(X, min_samples=2, min_features=2)
         result = altmin((rows, cols, values, shape), self.rank, reg=self.reg,
                         solver=self.solver, max_iter=self.max_iter, tol=self.tol, init=init,
                         random_state=self.random_state, return_history=True,
@@ -142,11 +139,13 @@ class AltMinCompletion(TransformerMixin, BaseEstimator):
         """Continue from the current factors (a cold ``fit`` the first time)."""
         if not hasattr(self, "U_"):
             return self._fit(X, self.init)
-        if np.shape(X) != (self.U_.shape[0], self.V_.shape[0]):
-            raise ValueError(
-                f"partial_fit needs X of the fitted shape {(self.U_.shape[0], self.V_.shape[0])}"
-                f", got {np.shape(X)}."
-            )
+        if np.shape(X)[1] != self.n_features_in_:
+            raise ValueError(f"X has {np.shape(X)[1]} features, but AltMinCompletion is "
+                             f"expecting {self.n_features_in_} features as input.")
+        if np.shape(X)[0] != self.U_.shape[0]:
+            fitted = (self.U_.shape[0], self.V_.shape[0])
+            raise ValueError(f"partial_fit needs X of the fitted shape {fitted}, got "
+                             f"{np.shape(X)}.")
         return self._fit(X, (self.U_, self.V_))
 
     def _fold_in(self, rows, cols, values, n_rows) -> np.ndarray:
@@ -167,14 +166,20 @@ class AltMinCompletion(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "V_")
         rows, cols, values, shape = _observed_entries(X)
         if shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {shape[1]} features, but AltMinCompletion was fitted "
-                             f"with {self.n_features_in_}.")
+            raise ValueError(f"X has {shape[1]} features, but AltMinCompletion is expecting "
+                             f"{self.n_features_in_} features as input.")
         U = self._fold_in(rows, cols, values, shape[0])
         out = U @ self.V_.T
         out[rows, cols] = values
         return out
 
-    def predict(self, rows: Any, cols: Any) -> np.ndarray:
-        """Predicted entries ``(U_ V_ᵀ)[rows, cols]`` of the fitted matrix."""
+    def predict(self, rows: Any, cols: Any = None) -> np.ndarray:
+        """Predicted entries ``(U_ V_ᵀ)[rows, cols]`` of the fitted matrix.
+
+        With ``cols`` omitted, ``rows`` is a matrix ``X`` (as for any scikit-learn
+        estimator) and the completed matrix is returned, as :meth:`transform` does.
+        """
         check_is_fitted(self, "V_")
+        if cols is None:
+            return self.transform(rows)
         return predict_entries(self.U_, self.V_, rows, cols)
