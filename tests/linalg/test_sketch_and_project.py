@@ -459,3 +459,19 @@ def test_fill_distinct_blocks_kernel():
     block, pos = fill_distinct_blocks(np.array([2, 0, 5, 7]), out, block, pos)
     assert (block, pos) == (2, 0)
     np.testing.assert_array_equal(out[1], [2, 0, 5])
+
+
+def test_weighted_blocks_have_the_law_of_successive_sampling():
+    # τ·p_max > 1/2 takes the exponential-race path; its inclusion frequencies must match
+    # NumPy's successive sampling without replacement
+    weights = np.array([5.0, 1.0, 1.0, 2.0, 0.5, 3.0])
+    sampler = _RowSampler(6, 3, weights, np.random.default_rng(0))
+    assert not sampler.by_rejection
+    blocks = sampler.blocks(40000)
+    assert all(len(set(b)) == 3 for b in blocks[:200])
+    ours = np.bincount(blocks.ravel(), minlength=6) / 40000
+    rng = np.random.default_rng(1)
+    ref = np.zeros(6)
+    for _ in range(40000):
+        ref[rng.choice(6, 3, replace=False, p=weights / weights.sum())] += 1
+    np.testing.assert_allclose(ours, ref / 40000, atol=0.01)
