@@ -1,5 +1,6 @@
 """Run every asv benchmark once at its smallest parameters: a quick check that the suite
-imports, sets up and runs (the real measurements are taken with ``asv run``).
+imports, sets up and runs (the real measurements are taken with ``asv run``). Classes
+whose names start with "_" are base classes and skipped, as asv does.
 
 Usage: ``python .ci/bench_smoke.py`` from the repository root.
 """
@@ -38,7 +39,7 @@ def main() -> int:
             continue
         module = importlib.import_module(f"benchmarks.{info.name}")
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if cls.__module__ != module.__name__:
+            if cls.__module__ != module.__name__ or cls.__name__.startswith("_"):
                 continue
             methods = [m for m in dir(cls) if m.startswith(PREFIXES)]
             if not methods:
