@@ -176,11 +176,12 @@ ROWS: list[tuple[str, str, Callable[[], TourRow]]] = [
 def _extend_rows() -> None:
     """Add the rows each solver family keeps in its own ``_tour_rows`` module."""
     from numlearn.dynamics._tour_rows import ROWS as dynamics_rows
+    from numlearn.linear_model._tour_rows import ROWS as linear_model_rows
     from numlearn.optimize._tour_rows import ROWS as optimize_rows
     from numlearn.ot._tour_rows import ROWS as ot_rows
 
     at = next(i for i, row in enumerate(ROWS) if row[0] == "completion")
-    ROWS[at:at] = optimize_rows + ot_rows
+    ROWS[at:at] = optimize_rows + linear_model_rows + ot_rows
     ROWS.extend(dynamics_rows)
 
 

@@ -14,6 +14,8 @@ TOLERANCES = {
     "OmegaTuner": 1e-6,
     "altmin": 1e-6,
     "minimize_eq": 1e-6,
+    "Lasso": 1e-6,
+    "LogisticRegression": 1e-5,
     "sinkhorn_newton_sparse": 1e-8,
     "sinkhorn": 1e-6,
     "sharpness": 1e-8,

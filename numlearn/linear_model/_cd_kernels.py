@@ -1,0 +1,745 @@
+"""Numba kernels of coordinate descent: one epoch of coordinate updates.
+
+The datafit is a code (``QUADRATIC`` or ``LOGISTIC``) and the penalty an elastic net
+``l1 |w_j| + l2 / 2 w_j²`` (L1, L2, ElasticNet and NoPenalty are special cases), so the
+kernels take only arrays and scalars.
+
+State vectors
+-------------
+Quadratic
+    ``r`` is the residual ``y_c - X_c w`` of the (implicitly) centred problem, where
+    ``X_c = X - 1 mᵀ`` (``m`` the column means when an intercept is fitted, else 0). A
+    column update ``w_j += d`` changes it by ``-d (X_j - m_j 1)``; the kernels apply the
+    ``X_j`` part to ``r`` (O(nnz) for CSC columns) and carry the constant part in a scalar
+    shift folded back at the end of the epoch. Since ``Σ r = 0`` when centring,
+    the datafit gradient is ``-X_jᵀ r / n``.
+Logistic
+    ``z`` is the margin ``X_c w + b'`` and the gradient ``X_cᵀ u / n`` with
+    ``u_i = -y_i σ(-y_i z_i)``; for dense ``X`` with an intercept the columns are centred
+    (``b = b' - mᵀ w``), which decouples the intercept from the coefficients.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+QUADRATIC = 0
+LOGISTIC = 1
+MULTINOMIAL = 2
+
+RULE_GS = 0
+RULE_GSL = 1
+RULE_GSQ = 2
+
+
+@njit(cache=True)
+def prox_enet(v, step, l1, l2):
+    """argmin_u (u - v)² / (2 step) + l1 |u| + l2 u² / 2."""
+    a = abs(v) - step * l1
+    if a <= 0.0:
+        return 0.0
+    out = a / (1.0 + step * l2)
+    return out if v > 0.0 else -out
+
+
+@njit(cache=True)
+def _sigmoid(t):
+    if t >= 0.0:
+        return 1.0 / (1.0 + math.exp(-t))
+    e = math.exp(t)
+    return e / (1.0 + e)
+
+
+@njit(cache=True)
+def greedy_score(g, w, lip, l1, l2, rule):
+    """Score of a coordinate for the greedy rules (larger is better).
+
+    ``g`` is the datafit partial derivative. GS uses the distance from ``-g - l2 w`` to
+    ``l1 ∂|w|`` (the minimum-norm subgradient), GSL divides it by ``√L``, GSQ is minus the
+    decrease predicted by the prox-linear model with step ``1/L``.
+    """
+    if rule == RULE_GSQ:
+        if lip <= 0.0:
+            return 0.0
+        wn = prox_enet(w - g / lip, 1.0 / lip, l1, l2)
+        d = wn - w
+        if wn != 0.0:
+            # stable form of the decrease, using the optimality of wn:
+            # L d + g + l1 sign(wn) + l2 wn = 0
+            sgn = 1.0 if wn > 0.0 else -1.0
+            return 0.5 * (lip + l2) * d * d + l1 * (abs(w) - sgn * w)
+        return g * w - 0.5 * lip * w * w + l1 * abs(w) + 0.5 * l2 * w * w
+    gt = g + l2 * w
+    if w != 0.0:
+        s = abs(gt + l1) if w > 0.0 else abs(gt - l1)
+    else:
+        s = abs(gt) - l1
+        if s < 0.0:
+            s = 0.0
+    if rule == RULE_GSL:
+        if lip <= 0.0:
+            return 0.0
+        return s / math.sqrt(lip)
+    return s
+
+
+# ---------------------------------------------------------------------------------------
+# Epochs over a given sequence of coordinates (cyclic, random, Lipschitz sampling)
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def epoch_dense(X, y, state, w, coords, lip, mean, l1, l2, datafit):
+    """Update ``w[j]`` for ``j`` in ``coords`` in order; ``X`` is F-ordered (n, p).
+
+    Returns the largest absolute coordinate change.
+    """
+    n = X.shape[0]
+    shift = 0.0
+    dmax = 0.0
+    for t in range(coords.shape[0]):
+        j = coords[t]
+        L = lip[j]
+        if L <= 0.0:
+            continue
+        acc = 0.0
+        if datafit == QUADRATIC:
+            colsum = 0.0
+            for i in range(n):
+                acc += X[i, j] * state[i]
+                colsum += X[i, j]
+            g = -(acc + shift * colsum) / n
+        else:
+            usum = 0.0
+            for i in range(n):
+                u = y[i] * _sigmoid(-y[i] * state[i])
+                acc -= X[i, j] * u
+                usum -= u
+            g = (acc - mean[j] * usum) / n
+        old = w[j]
+        new = prox_enet(old - g / L, 1.0 / L, l1, l2)
+        d = new - old
+        if d != 0.0:
+            w[j] = new
+            if datafit == QUADRATIC:
+                for i in range(n):
+                    state[i] -= d * X[i, j]
+                shift += d * mean[j]
+            else:
+                mj = mean[j]
+                for i in range(n):
+                    state[i] += d * (X[i, j] - mj)
+            if abs(d) > dmax:
+                dmax = abs(d)
+    if shift != 0.0:
+        for i in range(n):
+            state[i] += shift
+    return dmax
+
+
+@njit(cache=True)
+def epoch_csc(indptr, indices, data, colsum, y, state, w, coords, lip, mean, l1, l2, datafit):
+    """:func:`epoch_dense` for a CSC matrix given by its three arrays."""
+    n = state.shape[0]
+    shift = 0.0
+    dmax = 0.0
+    for t in range(coords.shape[0]):
+        j = coords[t]
+        L = lip[j]
+        if L <= 0.0:
+            continue
+        start = np.uintp(indptr[j])
+        stop = np.uintp(indptr[j + 1])
+        acc = 0.0
+        if datafit == QUADRATIC:
+            for k in range(start, stop):
+                acc += data[k] * state[np.uintp(indices[k])]
+            g = -(acc + shift * colsum[j]) / n
+        else:
+            for k in range(start, stop):
+                i = np.uintp(indices[k])
+                acc -= data[k] * y[i] * _sigmoid(-y[i] * state[i])
+            g = acc / n
+        old = w[j]
+        new = prox_enet(old - g / L, 1.0 / L, l1, l2)
+        d = new - old
+        if d != 0.0:
+            w[j] = new
+            if datafit == QUADRATIC:
+                for k in range(start, stop):
+                    state[np.uintp(indices[k])] -= d * data[k]
+                shift += d * mean[j]
+            else:
+                for k in range(start, stop):
+                    state[np.uintp(indices[k])] += d * data[k]
+            if abs(d) > dmax:
+                dmax = abs(d)
+    if shift != 0.0:
+        for i in range(n):
+            state[i] += shift
+    return dmax
+
+
+# ---------------------------------------------------------------------------------------
+# Greedy epochs
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def greedy_gram(gram, grad, w, lip, l1, l2, rule, n_updates):
+    """``n_updates`` greedy updates of the quadratic ``½ wᵀ G w + ...`` on a Gram matrix.
+
+    ``grad`` (the datafit gradient ``G w - c``) is kept up to date in O(p) per update: a
+    change ``d`` of ``w_j`` adds ``d G[:, j]``. Picking the best coordinate costs O(p) too,
+    the cost of reading the gradient, which every score depends on.
+    Returns the number of updates that changed ``w``.
+    """
+    p = w.shape[0]
+    changed = 0
+    for _ in range(n_updates):
+        best = -1.0
+        jbest = -1
+        for j in range(p):
+            s = greedy_score(grad[j], w[j], lip[j], l1, l2, rule)
+            if s > best:
+                best = s
+                jbest = j
+        if jbest < 0 or best <= 0.0:
+            break
+        L = lip[jbest]
+        old = w[jbest]
+        new = prox_enet(old - grad[jbest] / L, 1.0 / L, l1, l2)
+        d = new - old
+        if d == 0.0:
+            break
+        w[jbest] = new
+        changed += 1
+        for k in range(p):
+            grad[k] += d * gram[k, jbest]
+    return changed
+
+
+@njit(cache=True)
+def _logistic_u(y, z, u, n):
+    for i in range(n):
+        u[i] = -y[i] * _sigmoid(-y[i] * z[i]) / n
+
+
+@njit(cache=True)
+def greedy_logistic_dense(X, y, z, w, cols, lip, mean, l1, l2, rule, n_updates):
+    """Greedy updates of the logistic datafit over the columns ``cols`` of dense ``X``.
+
+    ``w`` is indexed like ``cols``. After an update of column ``j`` only ``z`` changes by
+    ``d X_j`` (O(n)), but every partial derivative depends on all of ``z``, so the gradient
+    over ``cols`` is recomputed: O(n |cols|) per update (a full gradient, as the paper
+    notes for dense non-quadratic problems).
+    """
+    n = X.shape[0]
+    m = cols.shape[0]
+    u = np.empty(n)
+    grad = np.empty(m)
+    changed = 0
+    for _ in range(n_updates):
+        _logistic_u(y, z, u, n)
+        usum = 0.0
+        for i in range(n):
+            usum += u[i]
+        best = -1.0
+        jbest = -1
+        for t in range(m):
+            j = cols[t]
+            acc = 0.0
+            for i in range(n):
+                acc += X[i, j] * u[i]
+            acc -= mean[j] * usum
+            grad[t] = acc
+            s = greedy_score(acc, w[t], lip[t], l1, l2, rule)
+            if s > best:
+                best = s
+                jbest = t
+        if jbest < 0 or best <= 0.0:
+            break
+        L = lip[jbest]
+        old = w[jbest]
+        new = prox_enet(old - grad[jbest] / L, 1.0 / L, l1, l2)
+        d = new - old
+        if d == 0.0:
+            break
+        w[jbest] = new
+        changed += 1
+        j = cols[jbest]
+        mj = mean[j]
+        for i in range(n):
+            z[i] += d * (X[i, j] - mj)
+    return changed
+
+
+@njit(cache=True)
+def greedy_logistic_csc(indptr, indices, data, y, z, w, cols, lip, l1, l2, rule, n_updates):
+    """:func:`greedy_logistic_dense` for CSC ``X``: O(nnz(X[:, cols])) per update."""
+    n = z.shape[0]
+    m = cols.shape[0]
+    u = np.empty(n)
+    grad = np.empty(m)
+    changed = 0
+    for _ in range(n_updates):
+        _logistic_u(y, z, u, n)
+        best = -1.0
+        jbest = -1
+        for t in range(m):
+            j = cols[t]
+            acc = 0.0
+            for k in range(np.uintp(indptr[j]), np.uintp(indptr[j + 1])):
+                acc += data[k] * u[np.uintp(indices[k])]
+            grad[t] = acc
+            s = greedy_score(acc, w[t], lip[t], l1, l2, rule)
+            if s > best:
+                best = s
+                jbest = t
+        if jbest < 0 or best <= 0.0:
+            break
+        L = lip[jbest]
+        old = w[jbest]
+        new = prox_enet(old - grad[jbest] / L, 1.0 / L, l1, l2)
+        d = new - old
+        if d == 0.0:
+            break
+        w[jbest] = new
+        changed += 1
+        j = cols[jbest]
+        for k in range(np.uintp(indptr[j]), np.uintp(indptr[j + 1])):
+            z[np.uintp(indices[k])] += d * data[k]
+    return changed
+
+
+# ---------------------------------------------------------------------------------------
+# Least squares on a precomputed Gram matrix (state = the gradient G w - Xᵀy / n)
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def epoch_gram(gram, grad, w, coords, lip, l1, l2):
+    """Update ``w[j]`` for ``j`` in ``coords``; ``grad`` (all p entries) kept up to date in
+    O(p) per change. Returns the largest absolute coordinate change."""
+    p = w.shape[0]
+    dmax = 0.0
+    for t in range(coords.shape[0]):
+        j = coords[t]
+        L = lip[j]
+        if L <= 0.0:
+            continue
+        old = w[j]
+        new = prox_enet(old - grad[j] / L, 1.0 / L, l1, l2)
+        d = new - old
+        if d != 0.0:
+            w[j] = new
+            for k in range(p):
+                grad[k] += d * gram[k, j]
+            if abs(d) > dmax:
+                dmax = abs(d)
+    return dmax
+
+
+@njit(cache=True)
+def greedy_gram_cols(gram, grad, w, cols, lip, l1, l2, rule, n_updates):
+    """:func:`greedy_gram` choosing among ``cols`` but keeping all of ``grad`` exact."""
+    p = w.shape[0]
+    m = cols.shape[0]
+    changed = 0
+    for _ in range(n_updates):
+        best = -1.0
+        jbest = -1
+        for t in range(m):
+            j = cols[t]
+            s = greedy_score(grad[j], w[j], lip[j], l1, l2, rule)
+            if s > best:
+                best = s
+                jbest = j
+        if jbest < 0 or best <= 0.0:
+            break
+        L = lip[jbest]
+        old = w[jbest]
+        new = prox_enet(old - grad[jbest] / L, 1.0 / L, l1, l2)
+        d = new - old
+        if d == 0.0:
+            break
+        w[jbest] = new
+        changed += 1
+        for k in range(p):
+            grad[k] += d * gram[k, jbest]
+    return changed
+
+
+# ---------------------------------------------------------------------------------------
+# Blocks of coordinates
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def _block_step(gb, wold, L, l1, l2, wnew):
+    """Proximal gradient step of a block with step ``1/L``; returns whether w changed."""
+    changed = False
+    for a in range(gb.shape[0]):
+        wnew[a] = prox_enet(wold[a] - gb[a] / L, 1.0 / L, l1, l2)
+        if wnew[a] != wold[a]:
+            changed = True
+    return changed
+
+
+@njit(cache=True)
+def epoch_blocks_dense(X, y, state, w, bptr, bcols, order, lipb, mean, l1, l2, datafit):
+    """Block proximal-gradient updates of the blocks ``order`` (block ids) in turn."""
+    n = X.shape[0]
+    bmax = 0
+    for k in range(bptr.shape[0] - 1):
+        bmax = max(bmax, bptr[k + 1] - bptr[k])
+    gb = np.empty(bmax)
+    wold = np.empty(bmax)
+    wnew = np.empty(bmax)
+    u = np.empty(n)
+    for t in range(order.shape[0]):
+        k = order[t]
+        L = lipb[k]
+        if L <= 0.0:
+            continue
+        cols = bcols[bptr[k]:bptr[k + 1]]
+        m = cols.shape[0]
+        usum = 0.0
+        for i in range(n):
+            if datafit == QUADRATIC:
+                u[i] = -state[i] / n
+            else:
+                u[i] = -y[i] * _sigmoid(-y[i] * state[i]) / n
+            usum += u[i]
+        for a in range(m):
+            j = cols[a]
+            acc = 0.0
+            for i in range(n):
+                acc += X[i, j] * u[i]
+            gb[a] = acc - mean[j] * usum
+            wold[a] = w[j]
+        if not _block_step(gb[:m], wold[:m], L, l1, l2, wnew[:m]):
+            continue
+        sign = -1.0 if datafit == QUADRATIC else 1.0
+        for a in range(m):
+            d = wnew[a] - wold[a]
+            if d != 0.0:
+                j = cols[a]
+                w[j] = wnew[a]
+                mj = mean[j]
+                for i in range(n):
+                    state[i] += sign * d * (X[i, j] - mj)
+
+
+@njit(cache=True)
+def epoch_blocks_csc(indptr, indices, data, colsum, y, state, w, bptr, bcols, order, lipb,
+                     mean, l1, l2, datafit):
+    """:func:`epoch_blocks_dense` for CSC ``X`` (least squares centred through a scalar
+    shift, as in :func:`epoch_csc`; the logistic loss is not centred)."""
+    n = state.shape[0]
+    shift = 0.0
+    bmax = 0
+    for k in range(bptr.shape[0] - 1):
+        bmax = max(bmax, bptr[k + 1] - bptr[k])
+    gb = np.empty(bmax)
+    wold = np.empty(bmax)
+    wnew = np.empty(bmax)
+    for t in range(order.shape[0]):
+        k = order[t]
+        L = lipb[k]
+        if L <= 0.0:
+            continue
+        cols = bcols[bptr[k]:bptr[k + 1]]
+        m = cols.shape[0]
+        for a in range(m):
+            j = cols[a]
+            acc = 0.0
+            for q in range(np.uintp(indptr[j]), np.uintp(indptr[j + 1])):
+                i = np.uintp(indices[q])
+                if datafit == QUADRATIC:
+                    acc -= data[q] * state[i]
+                else:
+                    acc -= data[q] * y[i] * _sigmoid(-y[i] * state[i])
+            if datafit == QUADRATIC:
+                acc -= shift * colsum[j]
+            gb[a] = acc / n
+            wold[a] = w[j]
+        if not _block_step(gb[:m], wold[:m], L, l1, l2, wnew[:m]):
+            continue
+        sign = -1.0 if datafit == QUADRATIC else 1.0
+        for a in range(m):
+            d = wnew[a] - wold[a]
+            if d != 0.0:
+                j = cols[a]
+                w[j] = wnew[a]
+                for q in range(np.uintp(indptr[j]), np.uintp(indptr[j + 1])):
+                    state[np.uintp(indices[q])] += sign * d * data[q]
+                if datafit == QUADRATIC:
+                    shift += d * mean[j]
+    if shift != 0.0:
+        for i in range(n):
+            state[i] += shift
+
+
+@njit(cache=True)
+def greedy_gram_blocks(gram, grad, w, cols, lip, l1, l2, rule, n_updates, bsize):
+    """Greedy *variable* blocks on a Gram matrix: each step updates the ``bsize``
+    coordinates of ``cols`` with the best scores jointly, with step ``1/λ_max(G_bb)``.
+    Returns the number of block updates that changed ``w``."""
+    p = w.shape[0]
+    m = cols.shape[0]
+    b = min(bsize, m)
+    scores = np.empty(m)
+    gb = np.empty(b)
+    wold = np.empty(b)
+    wnew = np.empty(b)
+    changed = 0
+    for _ in range(n_updates):
+        for t in range(m):
+            j = cols[t]
+            scores[t] = greedy_score(grad[j], w[j], lip[j], l1, l2, rule)
+        idx = np.argsort(-scores)[:b]
+        if scores[idx[0]] <= 0.0:
+            break
+        blk = cols[idx]
+        G = np.empty((b, b))
+        for a in range(b):
+            for c in range(b):
+                G[a, c] = gram[blk[a], blk[c]]
+            gb[a] = grad[blk[a]]
+            wold[a] = w[blk[a]]
+        L = np.linalg.eigvalsh(G)[-1]
+        if L <= 0.0:
+            break
+        if not _block_step(gb, wold, L, l1, l2, wnew):
+            break
+        changed += 1
+        for a in range(b):
+            d = wnew[a] - wold[a]
+            if d != 0.0:
+                j = blk[a]
+                w[j] = wnew[a]
+                for k in range(p):
+                    grad[k] += d * gram[k, j]
+    return changed
+
+
+@njit(cache=True)
+def epoch_blocks_gram(gram, grad, w, bptr, bcols, order, lipb, l1, l2):
+    """:func:`epoch_blocks_dense` on a Gram matrix (``grad`` kept exact, O(p) per change)."""
+    p = w.shape[0]
+    bmax = 0
+    for k in range(bptr.shape[0] - 1):
+        bmax = max(bmax, bptr[k + 1] - bptr[k])
+    gb = np.empty(bmax)
+    wold = np.empty(bmax)
+    wnew = np.empty(bmax)
+    for t in range(order.shape[0]):
+        k = order[t]
+        L = lipb[k]
+        if L <= 0.0:
+            continue
+        cols = bcols[bptr[k]:bptr[k + 1]]
+        m = cols.shape[0]
+        for a in range(m):
+            gb[a] = grad[cols[a]]
+            wold[a] = w[cols[a]]
+        if not _block_step(gb[:m], wold[:m], L, l1, l2, wnew[:m]):
+            continue
+        for a in range(m):
+            d = wnew[a] - wold[a]
+            if d != 0.0:
+                j = cols[a]
+                w[j] = wnew[a]
+                for q in range(p):
+                    grad[q] += d * gram[q, j]
+
+
+# ---------------------------------------------------------------------------------------
+# Newton coordinate updates of the logistic loss
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def _log1pexp(t):
+    if t > 0.0:
+        return t + math.log1p(math.exp(-t))
+    return math.log1p(math.exp(t))
+
+
+@njit(cache=True)
+def _armijo_ok(f_trial, f0, g, d_t, w_old, l1, l2):
+    """Armijo test of the composite objective for the change ``d_t`` of one coordinate."""
+    wt = w_old + d_t
+    pen0 = l1 * abs(w_old) + 0.5 * l2 * w_old * w_old
+    pen = l1 * abs(wt) + 0.5 * l2 * wt * wt
+    return f_trial + pen <= f0 + pen0 + 1e-4 * (g * d_t + pen - pen0)
+
+
+@njit(cache=True)
+def epoch_newton_logistic_dense(X, y, z, w, coords, mean, l1, l2):
+    """Newton updates (exact second derivative, Armijo backtracking) of ``w[coords]``."""
+    n = X.shape[0]
+    for t in range(coords.shape[0]):
+        j = coords[t]
+        mj = mean[j]
+        g = 0.0
+        h = 0.0
+        for i in range(n):
+            x = X[i, j] - mj
+            s = _sigmoid(-y[i] * z[i])
+            g -= x * y[i] * s
+            h += x * x * s * (1.0 - s)
+        g /= n
+        h = max(h / n, 1e-12)
+        d = prox_enet(w[j] - g / h, 1.0 / h, l1, l2) - w[j]
+        if d == 0.0:
+            continue
+        step = 0.0
+        for _ in range(30):
+            # the change of the datafit, summed termwise (differences of the full sums
+            # drown in rounding near the optimum)
+            diff = 0.0
+            for i in range(n):
+                diff += _log1pexp(-y[i] * (z[i] + d * (X[i, j] - mj))) - _log1pexp(-y[i] * z[i])
+            if _armijo_ok(diff / n, 0.0, g, d, w[j], l1, l2):
+                step = d
+                break
+            d *= 0.5
+        if step != 0.0:
+            w[j] += step
+            for i in range(n):
+                z[i] += step * (X[i, j] - mj)
+
+
+@njit(cache=True)
+def epoch_newton_logistic_csc(indptr, indices, data, y, z, w, coords, l1, l2):
+    """:func:`epoch_newton_logistic_dense` for CSC ``X`` (O(nnz) per coordinate)."""
+    n = z.shape[0]
+    for t in range(coords.shape[0]):
+        j = coords[t]
+        start = np.uintp(indptr[j])
+        stop = np.uintp(indptr[j + 1])
+        g = 0.0
+        h = 0.0
+        for q in range(start, stop):
+            i = np.uintp(indices[q])
+            x = data[q]
+            s = _sigmoid(-y[i] * z[i])
+            g -= x * y[i] * s
+            h += x * x * s * (1.0 - s)
+        g /= n
+        h = max(h / n, 1e-12)
+        d = prox_enet(w[j] - g / h, 1.0 / h, l1, l2) - w[j]
+        if d == 0.0:
+            continue
+        step = 0.0
+        for _ in range(30):
+            diff = 0.0  # change of the datafit (only the rows of column j move)
+            for q in range(start, stop):
+                i = np.uintp(indices[q])
+                diff += _log1pexp(-y[i] * (z[i] + d * data[q])) - _log1pexp(-y[i] * z[i])
+            if _armijo_ok(diff / n, 0.0, g, d, w[j], l1, l2):
+                step = d
+                break
+            d *= 0.5
+        if step != 0.0:
+            w[j] += step
+            for q in range(start, stop):
+                z[np.uintp(indices[q])] += step * data[q]
+
+
+# ---------------------------------------------------------------------------------------
+# Multinomial (softmax) loss: blocks are the rows W[j, :] of the (p, K) coefficients
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def _softmax_row(Z, P, i):
+    K = Z.shape[1]
+    zmax = Z[i, 0]
+    for k in range(1, K):
+        if Z[i, k] > zmax:
+            zmax = Z[i, k]
+    tot = 0.0
+    for k in range(K):
+        e = math.exp(Z[i, k] - zmax)
+        P[i, k] = e
+        tot += e
+    for k in range(K):
+        P[i, k] /= tot
+
+
+@njit(cache=True)
+def softmax_rows(Z, P):
+    """``P = softmax(Z)`` row by row (stable)."""
+    for i in range(Z.shape[0]):
+        _softmax_row(Z, P, i)
+
+
+@njit(cache=True)
+def _multinomial_row_step(g, W, j, L, l1, l2, d):
+    changed = False
+    for k in range(W.shape[1]):
+        new = prox_enet(W[j, k] - g[k] / L, 1.0 / L, l1, l2)
+        d[k] = new - W[j, k]
+        if d[k] != 0.0:
+            changed = True
+            W[j, k] = new
+    return changed
+
+
+@njit(cache=True)
+def epoch_multinomial_dense(X, labels, Z, P, W, coords, lip, mean, l1, l2):
+    """Block proximal-gradient updates of the rows ``W[j, :]``, ``j`` in ``coords``, with
+    the bound ``L_j = ‖X_j - m_j‖² / (2n)`` (Böhning); ``Z``, ``P`` kept up to date."""
+    n = X.shape[0]
+    K = W.shape[1]
+    g = np.empty(K)
+    d = np.empty(K)
+    for t in range(coords.shape[0]):
+        j = coords[t]
+        L = lip[j]
+        if L <= 0.0:
+            continue
+        mj = mean[j]
+        for k in range(K):
+            g[k] = 0.0
+        for i in range(n):
+            x = X[i, j] - mj
+            for k in range(K):
+                g[k] += x * P[i, k]
+            g[labels[i]] -= x
+        for k in range(K):
+            g[k] /= n
+        if not _multinomial_row_step(g, W, j, L, l1, l2, d):
+            continue
+        for i in range(n):
+            x = X[i, j] - mj
+            for k in range(K):
+                Z[i, k] += x * d[k]
+            _softmax_row(Z, P, i)
+
+
+@njit(cache=True)
+def epoch_multinomial_csc(indptr, indices, data, labels, Z, P, W, coords, lip, l1, l2):
+    """:func:`epoch_multinomial_dense` for CSC ``X`` (not centred): O(nnz_j K) per row."""
+    n = Z.shape[0]
+    K = W.shape[1]
+    g = np.empty(K)
+    d = np.empty(K)
+    for t in range(coords.shape[0]):
+        j = coords[t]
+        L = lip[j]
+        if L <= 0.0:
+            continue
+        start = np.uintp(indptr[j])
+        stop = np.uintp(indptr[j + 1])
+        for k in range(K):
+            g[k] = 0.0
+        for q in range(start, stop):
+            i = np.uintp(indices[q])
+            x = data[q]
+            for k in range(K):
+                g[k] += x * P[i, k]
+            g[labels[i]] -= x
+        for k in range(K):
+            g[k] /= n
+        if not _multinomial_row_step(g, W, j, L, l1, l2, d):
+            continue
+        for q in range(start, stop):
+            i = np.uintp(indices[q])
+            for k in range(K):
+                Z[i, k] += data[q] * d[k]
+            _softmax_row(Z, P, i)

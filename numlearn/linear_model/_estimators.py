@@ -1,0 +1,435 @@
+"""scikit-learn estimators on top of :func:`coordinate_descent` (no numerics of their own)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from numlearn._validation import check_option, check_scalar
+from numlearn.linear_model._coordinate_descent import (
+    SELECTIONS,
+    _check_data,
+    _Problem,
+    coordinate_descent,
+)
+from numlearn.linear_model.datafits import Logistic, Multinomial, Quadratic
+from numlearn.linear_model.penalties import L1, L2, NoPenalty
+from numlearn.linear_model.penalties import ElasticNet as _EnetPenalty
+
+__all__ = ["ElasticNet", "Lasso", "LogisticRegression", "enet_path", "lasso_path"]
+
+
+def _solver_kwargs(est) -> dict:
+    return dict(
+        selection=check_option(est.selection, "selection", SELECTIONS),
+        max_iter=check_scalar(est.max_iter, "max_iter", kind=int, low=1),
+        tol=check_scalar(est.tol, "tol", low=0.0),
+        working_set=est.working_set,
+        anderson=est.anderson,
+        random_state=est.random_state,
+        verbose=est.verbose,
+    )
+
+
+def _fit_cd(X, y, datafit, penalty, warm, kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        res = coordinate_descent(X, y, datafit, penalty, warm_start=warm, **kwargs)
+    for w in caught:  # re-emit at the estimator's caller
+        warnings.warn(str(w.message), w.category, stacklevel=4)
+    return res
+
+
+class ElasticNet(RegressorMixin, BaseEstimator):
+    """Linear regression with combined L1 and L2 penalties, by coordinate descent.
+
+    Minimizes ``‖y - X w - b‖² / (2 n) + alpha l1_ratio ‖w‖₁
+    + alpha (1 - l1_ratio) ‖w‖² / 2``, scikit-learn's objective, with
+    :func:`~numlearn.linear_model.coordinate_descent` and the same duality-gap stop
+    (``gap ≤ tol ‖y - ȳ‖² / n``).
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        Regularization strength (≥ 0).
+    l1_ratio : float, default 0.5
+        Mix of L1 and L2 (in [0, 1]; 1 is the lasso).
+    fit_intercept : bool, default True
+    max_iter : int, default 1000
+        Maximum number of epochs.
+    tol : float, default 1e-4
+    warm_start : bool, default False
+        Start from the previous ``coef_``.
+    selection : str, default "cyclic"
+        Coordinate selection rule (see :func:`~numlearn.linear_model.coordinate_descent`).
+    working_set, anderson : bool, default True
+    random_state : None, int or Generator
+    verbose : int, default 0
+
+    Attributes
+    ----------
+    coef_ : ndarray, shape (n_features,)
+    intercept_ : float
+    n_iter_ : int
+        Epochs run.
+    dual_gap_ : float
+        Duality gap at exit (in the objective's units).
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlearn.linear_model import ElasticNet
+    >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    >>> model = ElasticNet(alpha=0.1, l1_ratio=0.5).fit(X, [0.0, 1.0, 2.0])
+    >>> np.round(model.coef_, 4).tolist()
+    [0.4458, 0.4458]
+    """
+
+    def __init__(self, alpha: float = 1.0, *, l1_ratio: float = 0.5, fit_intercept: bool = True,
+                 max_iter: int = 1000, tol: float = 1e-4, warm_start: bool = False,
+                 selection: str = "cyclic", working_set: bool = True, anderson: bool = True,
+                 random_state: Any = None, verbose: int = 0):
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.selection = selection
+        self.working_set = working_set
+        self.anderson = anderson
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _penalty(self):
+        alpha = check_scalar(self.alpha, "alpha", low=0.0)
+        l1_ratio = check_scalar(self.l1_ratio, "l1_ratio", low=0.0, high=1.0)
+        return _EnetPenalty(alpha, l1_ratio)
+
+    def fit(self, X, y):
+        """Fit the model (sample weights are not supported)."""
+        penalty = self._penalty()
+        X, y = validate_data(self, X, y, accept_sparse="csc", dtype=[np.float64, np.float32],
+                             y_numeric=True, order="F")
+        y = np.asarray(y, dtype=X.dtype)
+        warm = self.coef_ if self.warm_start and hasattr(self, "coef_") else None
+        if warm is not None and warm.shape != (X.shape[1],):
+            warm = None
+        res = _fit_cd(X, y, Quadratic(), penalty, warm,
+                      dict(_solver_kwargs(self), fit_intercept=self.fit_intercept))
+        self.coef_ = res.coef
+        self.intercept_ = float(res.intercept) if self.fit_intercept else 0.0
+        self.n_iter_ = res.n_iter
+        self.dual_gap_ = res.dual_gap
+        return self
+
+    def predict(self, X):
+        """Predict ``X w + b``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=True, reset=False)
+        return np.asarray(X @ self.coef_).ravel() + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class Lasso(ElasticNet):
+    """Linear regression with an L1 penalty, by coordinate descent.
+
+    Minimizes ``‖y - X w - b‖² / (2 n) + alpha ‖w‖₁`` (scikit-learn's objective and
+    stopping rule); see :class:`ElasticNet` for the parameters other than ``l1_ratio``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlearn.linear_model import Lasso
+    >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    >>> model = Lasso(alpha=0.1).fit(X, [0.0, 1.0, 2.0])
+    >>> np.round(model.coef_, 4).tolist(), round(model.intercept_, 4)
+    ([0.85, 0.0], 0.15)
+    """
+
+    def __init__(self, alpha: float = 1.0, *, fit_intercept: bool = True, max_iter: int = 1000,
+                 tol: float = 1e-4, warm_start: bool = False, selection: str = "cyclic",
+                 working_set: bool = True, anderson: bool = True, random_state: Any = None,
+                 verbose: int = 0):
+        super().__init__(alpha=alpha, l1_ratio=1.0, fit_intercept=fit_intercept,
+                         max_iter=max_iter, tol=tol, warm_start=warm_start, selection=selection,
+                         working_set=working_set, anderson=anderson, random_state=random_state,
+                         verbose=verbose)
+
+    def _penalty(self):
+        return L1(check_scalar(self.alpha, "alpha", low=0.0))
+
+
+class LogisticRegression(ClassifierMixin, BaseEstimator):
+    """Logistic regression with L1, L2 or elastic-net penalty, by coordinate descent.
+
+    Two classes: minimizes scikit-learn's objective
+    ``C Σ log(1 + exp(-y_i (x_iᵀ w + b))) + r(w)``
+    with ``r`` = ``‖w‖₁`` (``"l1"``), ``‖w‖²/2`` (``"l2"``),
+    ``l1_ratio ‖w‖₁ + (1 - l1_ratio) ‖w‖²/2`` (``"elasticnet"``) or 0 (None); the
+    intercept is not penalized. More classes: the multinomial (softmax) loss with one
+    coefficient row per class (scikit-learn's multinomial parametrization), updated a
+    feature row at a time (:class:`~numlearn.linear_model.datafits.Multinomial`).
+    Internally the objective is divided by ``C n``.
+
+    Parameters
+    ----------
+    penalty : {"l1", "l2", "elasticnet", None}, default "l2"
+    C : float, default 1.0
+        Inverse regularization strength (> 0).
+    l1_ratio : float, optional
+        Required for ``"elasticnet"``.
+    fit_intercept : bool, default True
+    max_iter : int, default 1000
+    tol : float, default 1e-4
+        Duality-gap tolerance relative to ``log 2`` (the objective per sample at ``w = 0``).
+    warm_start : bool, default False
+    selection : str, default "cyclic"
+    update : {"auto", "newton", "gradient"}, default "auto"
+        Coordinate update; ``"auto"`` is Newton for the cyclic, random and lipschitz
+        rules and the gradient step for the greedy ones (Newton needs a non-greedy rule).
+    working_set, anderson, random_state, verbose
+        As in :func:`~numlearn.linear_model.coordinate_descent`.
+
+    Attributes
+    ----------
+    classes_ : ndarray, shape (n_classes,)
+    coef_ : ndarray, shape (1, n_features) or (n_classes, n_features)
+    intercept_ : ndarray, shape (1,) or (n_classes,)
+    n_iter_ : ndarray, shape (1,)
+    dual_gap_ : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlearn.linear_model import LogisticRegression
+    >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> clf = LogisticRegression(C=1.0).fit(X, [0, 0, 1, 1])
+    >>> clf.predict([[-3.0], [3.0]]).tolist()
+    [0, 1]
+    """
+
+    def __init__(self, penalty: str | None = "l2", *, C: float = 1.0,
+                 l1_ratio: float | None = None, fit_intercept: bool = True,
+                 max_iter: int = 1000, tol: float = 1e-4, warm_start: bool = False,
+                 selection: str = "cyclic", update: str = "auto", working_set: bool = True,
+                 anderson: bool = True, random_state: Any = None, verbose: int = 0):
+        self.penalty = penalty
+        self.update = update
+        self.C = C
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.selection = selection
+        self.working_set = working_set
+        self.anderson = anderson
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _make_penalty(self, n):
+        check_option(self.penalty, "penalty", ("l1", "l2", "elasticnet", None))
+        C = check_scalar(self.C, "C", low=0.0, include_low=False)
+        alpha = 1.0 / (C * n)
+        if self.penalty == "l1":
+            return L1(alpha)
+        if self.penalty == "l2":
+            return L2(alpha)
+        if self.penalty == "elasticnet":
+            if self.l1_ratio is None:
+                raise ValueError("l1_ratio must be given when penalty='elasticnet'.")
+            return _EnetPenalty(alpha, check_scalar(self.l1_ratio, "l1_ratio", low=0, high=1))
+        return NoPenalty()
+
+    def fit(self, X, y):
+        """Fit the model (sample weights are not supported)."""
+        X, y = validate_data(self, X, y, accept_sparse="csc", dtype=[np.float64, np.float32],
+                             order="F")
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if self.classes_.shape[0] < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {self.classes_[0]!r}."
+            )
+        penalty = self._make_penalty(X.shape[0])
+        n_classes = self.classes_.shape[0]
+        kwargs = dict(_solver_kwargs(self), fit_intercept=self.fit_intercept)
+        warm = None
+        if n_classes > 2:  # multinomial (softmax) loss, one coefficient row per class
+            if self.warm_start and getattr(self, "coef_", np.empty(0)).shape == (
+                    n_classes, X.shape[1]):
+                warm = self.coef_.T
+            labels = np.searchsorted(self.classes_, y).astype(X.dtype)
+            if kwargs["selection"] in ("gs", "gsl", "gsq"):
+                raise ValueError("The greedy selection rules are not available for more than "
+                                 "two classes; use 'cyclic', 'random' or 'lipschitz'.")
+            res = _fit_cd(X, labels, Multinomial(), penalty, warm, kwargs)
+            self.coef_ = np.ascontiguousarray(res.coef.T)
+            self.intercept_ = (np.asarray(res.intercept) if self.fit_intercept
+                               else np.zeros(n_classes))
+        else:
+            if self.warm_start and getattr(self, "coef_", np.empty(0)).shape == (
+                    1, X.shape[1]):
+                warm = self.coef_[0]
+            y_pm = np.where(y == self.classes_[1], 1.0, -1.0).astype(X.dtype)
+            res = _fit_cd(X, y_pm, Logistic(), penalty, warm,
+                          dict(kwargs, update=self._update()))
+            self.coef_ = res.coef[None, :]
+            self.intercept_ = np.array([res.intercept if self.fit_intercept else 0.0])
+        self.n_iter_ = np.array([res.n_iter])
+        self.dual_gap_ = res.dual_gap
+        return self
+
+    def _update(self):
+        update = check_option(self.update, "update", ("auto", "newton", "gradient"))
+        if update == "auto":
+            return "gradient" if self.selection in ("gs", "gsl", "gsq") else "newton"
+        return update
+
+    def decision_function(self, X):
+        """``X w + b``: shape (n_samples,) for two classes (positive means
+        ``classes_[1]``), (n_samples, n_classes) otherwise."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=True, reset=False)
+        scores = np.asarray(X @ self.coef_.T) + self.intercept_
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Class labels."""
+        d = self.decision_function(X)
+        if d.ndim == 1:
+            return self.classes_[(d > 0).astype(int)]
+        return self.classes_[np.argmax(d, axis=1)]
+
+    def predict_log_proba(self, X):
+        """Log class probabilities, shape (n_samples, n_classes)."""
+        d = self.decision_function(X)
+        if d.ndim == 1:
+            return np.column_stack([-np.logaddexp(0.0, d), -np.logaddexp(0.0, -d)])
+        dmax = d.max(axis=1, keepdims=True)
+        return d - dmax - np.log(np.exp(d - dmax).sum(axis=1, keepdims=True))
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        return np.exp(self.predict_log_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def enet_path(X, y, *, l1_ratio: float = 0.5, eps: float = 1e-3, n_alphas: int = 100,
+              alphas=None, **params):
+    """Elastic-net coefficients along a decreasing grid of ``alpha``, warm-started.
+
+    Same objective, grid and return values as :func:`sklearn.linear_model.enet_path`
+    (no intercept: centre ``X`` and ``y`` first if one is wanted).
+
+    Parameters
+    ----------
+    X : array or sparse matrix, shape (n_samples, n_features)
+    y : array, shape (n_samples,)
+    l1_ratio : float, default 0.5
+    eps : float, default 1e-3
+        ``alpha_min / alpha_max`` of the grid.
+    n_alphas : int, default 100
+    alphas : array, optional
+        The grid (sorted decreasingly); if None, ``n_alphas`` log-spaced values from
+        ``alpha_max = ‖Xᵀy‖_∞ / (n l1_ratio)``.
+    **params
+        Passed to :func:`~numlearn.linear_model.coordinate_descent` (``tol``,
+        ``max_iter``, ``selection``, ...); ``precompute`` defaults to ``"auto"``: the Gram
+        matrix is computed once for the whole path when ``X`` is dense and
+        ``n_samples > n_features``; ``selection`` defaults to ``"gsl"`` on the Gram matrix
+        (an update costs O(p) there) and to ``"cyclic"`` otherwise.
+
+    Returns
+    -------
+    alphas : ndarray, shape (n_alphas,)
+    coefs : ndarray, shape (n_features, n_alphas)
+    dual_gaps : ndarray, shape (n_alphas,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlearn.linear_model import enet_path
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((30, 5)); y = X @ np.arange(5.0)
+    >>> alphas, coefs, gaps = enet_path(X, y, n_alphas=5)
+    >>> coefs.shape, bool(np.all(coefs[:, 0] == 0))
+    ((5, 5), True)
+    """
+    l1_ratio = check_scalar(l1_ratio, "l1_ratio", low=0.0, high=1.0)
+    X, y, _, _ = _check_data(X, y)  # once, not once per alpha
+    if sp.issparse(X):
+        Xtyv = np.asarray(X.T @ np.asarray(y, dtype=np.float64)).ravel()
+    else:
+        Xtyv = np.asarray(X, dtype=np.float64).T @ np.asarray(y, dtype=np.float64)
+    n, p = X.shape
+    if alphas is None:
+        eps = check_scalar(eps, "eps", low=0.0, include_low=False)
+        n_alphas = check_scalar(n_alphas, "n_alphas", kind=int, low=1)
+        if l1_ratio == 0:
+            raise ValueError("l1_ratio=0 needs an explicit alphas grid (alpha_max is infinite).")
+        alpha_max = float(np.max(np.abs(Xtyv))) / (n * l1_ratio)
+        if alpha_max <= np.finfo(float).resolution:
+            alphas = np.full(n_alphas, np.finfo(float).resolution)
+        else:
+            alphas = np.geomspace(alpha_max, alpha_max * eps, n_alphas)
+    else:
+        alphas = np.sort(np.asarray(alphas, dtype=np.float64))[::-1]
+    params.setdefault("fit_intercept", False)
+    precompute = params.pop("precompute", "auto")
+    if precompute == "auto":  # as scikit-learn: the Gram matrix when dense and n > p
+        precompute = n > p and not sp.issparse(X)
+    # greedy updates cost O(p) on the Gram matrix, cheap next to an O(nnz) pass otherwise
+    params.setdefault("selection", "gsl" if precompute else "cyclic")
+
+    coefs = np.empty((p, alphas.shape[0]))
+    gaps = np.empty(alphas.shape[0])
+    w = None
+    # the problem's data (Lipschitz constants, means, centred y) is built once
+    prepared = None
+    for k, alpha in enumerate(alphas):
+        pen = L1(alpha) if l1_ratio == 1.0 else _EnetPenalty(alpha, l1_ratio)
+        if prepared is None:
+            prepared = _Problem(X, y, Quadratic(), pen, bool(params["fit_intercept"]),
+                                bool(precompute))
+        res = coordinate_descent(X, y, Quadratic(), pen, warm_start=w, _prepared=prepared,
+                                 **params)
+        w = res.coef
+        coefs[:, k] = w
+        gaps[k] = res.dual_gap
+    return alphas, coefs, gaps
+
+
+def lasso_path(X, y, *, eps: float = 1e-3, n_alphas: int = 100, alphas=None, **params):
+    """Lasso coefficients along a decreasing grid of ``alpha`` (:func:`enet_path` with
+    ``l1_ratio=1``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlearn.linear_model import lasso_path
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((30, 5)); y = X @ np.arange(5.0)
+    >>> alphas, coefs, gaps = lasso_path(X, y, n_alphas=3)
+    >>> (coefs[:, -1] != 0).sum()
+    np.int64(4)
+    """
+    return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas, **params)
