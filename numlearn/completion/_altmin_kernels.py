@@ -87,35 +87,40 @@ def _upper_transpose_solve(R, q, k):
     return z
 
 
+@numba.njit(cache=True, inline="always")
+def _solve_row_exact(indptr, indices, values, V, reg, i, out):
+    """Row ``i``'s ridge regression by its k × k normal equations and Cholesky, into
+    ``out[i]``; False (and a zero row) if the Gram matrix is singular."""
+    k = V.shape[1]
+    G = np.zeros((k, k))
+    r = np.zeros(k)
+    for jj in range(indptr[i], indptr[i + 1]):
+        j = indices[jj]
+        m = values[jj]
+        for a in range(k):
+            va = V[j, a]
+            r[a] += va * m
+            for b in range(a + 1):
+                G[a, b] += va * V[j, b]
+    for a in range(k):
+        G[a, a] += reg
+        for b in range(a):
+            G[b, a] = G[a, b]
+    ok = _cholesky_solve_inplace(G, r, k)
+    for a in range(k):
+        out[i, a] = r[a] if ok else 0.0
+    return ok
+
+
 @numba.njit(cache=True, parallel=True)
 def solve_rows_cholesky(indptr, indices, values, V, reg, out):
     """Exact ridge solve of every row; returns the number of rows whose Gram matrix was
     singular (those rows are set to zero)."""
     n_rows = indptr.shape[0] - 1
-    k = V.shape[1]
     failures = 0
     for i in numba.prange(n_rows):
-        G = np.zeros((k, k))
-        r = np.zeros(k)
-        for jj in range(indptr[i], indptr[i + 1]):
-            j = indices[jj]
-            m = values[jj]
-            for a in range(k):
-                va = V[j, a]
-                r[a] += va * m
-                for b in range(a + 1):
-                    G[a, b] += va * V[j, b]
-        for a in range(k):
-            G[a, a] += reg
-            for b in range(a):
-                G[b, a] = G[a, b]
-        if _cholesky_solve_inplace(G, r, k):
-            for a in range(k):
-                out[i, a] = r[a]
-        else:
+        if not _solve_row_exact(indptr, indices, values, V, reg, i, out):
             failures += 1
-            for a in range(k):
-                out[i, a] = 0.0
     return failures
 
 
@@ -198,26 +203,7 @@ def solve_rows_sketch(indptr, indices, values, V, reg, out, sketch_rows, sketch_
         start, stop = indptr[i], indptr[i + 1]
         n_i = stop - start
         if n_i <= sketch_size:
-            G = np.zeros((k, k))
-            r = np.zeros(k)
-            for jj in range(start, stop):
-                j = indices[jj]
-                m = values[jj]
-                for a in range(k):
-                    va = V[j, a]
-                    r[a] += va * m
-                    for b in range(a + 1):
-                        G[a, b] += va * V[j, b]
-            for a in range(k):
-                G[a, a] += reg
-                for b in range(a):
-                    G[b, a] = G[a, b]
-            if _cholesky_solve_inplace(G, r, k):
-                for a in range(k):
-                    out[i, a] = r[a]
-            else:
-                for a in range(k):
-                    out[i, a] = 0.0
+            _solve_row_exact(indptr, indices, values, V, reg, i, out)
             continue
         # sketched design: CountSketch rows of V_i, then the exact ridge rows
         SA = np.zeros((sketch_size + k, k))
