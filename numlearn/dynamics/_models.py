@@ -30,6 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
 from numlearn._validation import check_array, check_random_state, check_scalar
 
@@ -46,15 +47,6 @@ __all__ = [
     "TwoLayerNetwork",
     "TwoLayerReLU",
 ]
-
-
-def _sigmoid(z):
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
-    return out
 
 
 def _data(X, y, name_X="X", name_y="y"):
@@ -892,11 +884,11 @@ class LogisticRegression(Model):
 
     def _grad(self, w, idx):
         X, y = self._rows(idx)
-        return -(X.T @ (y * _sigmoid(-y * (X @ w)))) / X.shape[0]
+        return -(X.T @ (y * expit(-y * (X @ w)))) / X.shape[0]
 
     def _hvp(self, w, v, idx):
         X, _ = self._rows(idx)
-        s = _sigmoid(X @ w)
+        s = expit(X @ w)
         return X.T @ (s * (1.0 - s) * (X @ v)) / X.shape[0]
 
     def _jvp(self, w, v, idx):
@@ -910,11 +902,11 @@ class LogisticRegression(Model):
         return X @ w
 
     def _per_sample_grads(self, w):
-        return -(self.y * _sigmoid(-self.y * (self.X @ w)))[:, None] * self.X
+        return -(self.y * expit(-self.y * (self.X @ w)))[:, None] * self.X
 
     def normalizer(self, w: Any) -> float:
         """``mean_i σ(-y_i x_iᵀθ)``: the step scale of normalized LR+GD (Tyurin)."""
-        return float(np.mean(_sigmoid(-self.margins(w))))
+        return float(np.mean(expit(-self.margins(w))))
 
 
 class SoftmaxRegression(Model):
