@@ -60,7 +60,8 @@ def _top_eigenpairs(matvec, n, k, *, v0=None, tol=1e-10, ncv=None, maxiter=None,
         if not warn:
             warnings.simplefilter("ignore", ConvergenceWarning)
         res = lanczos_eigsh(matvec, n, k, which="LA", tol=tol, v0=v0, ncv=ncv,
-                            maxiter=maxiter, random_state=random_state)
+                            maxiter=maxiter, random_state=random_state,
+                            compute_residuals=False)
     return (np.asarray(res.eigenvalues), np.asarray(res.eigenvectors), res.n_matvec,
             bool(res.converged))
 

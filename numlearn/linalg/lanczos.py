@@ -142,6 +142,7 @@ def lanczos_eigsh(
     ncv: int | None = None,
     callback: Callable[[SolverResult], Any] | None = None,
     verbose: int = 0,
+    compute_residuals: bool = True,
 ) -> SolverResult:
     """Find ``k`` extreme eigenpairs of a symmetric operator with thick-restart Lanczos.
 
@@ -194,6 +195,9 @@ def lanczos_eigsh(
         0 silent, 1 a progress line every few seconds, 2 a line every outer iteration
         (the measure is the largest ``residual estimate / max(|θ|, eps**(2/3))`` over
         the wanted pairs, to be compared with ``tol``).
+    compute_residuals : bool, default=True
+        Spend ``k`` more products on the true residual norms of the returned pairs; turn
+        off when only the pairs matter (e.g. tracking an eigenvalue every step).
 
     Returns
     -------
@@ -208,7 +212,8 @@ def lanczos_eigsh(
             diagnostics below are NumPy arrays.
         ``residual_norms`` : NumPy array of shape (k,)
             True residual norms ``||A y - θ y||`` of the returned pairs, computed with
-            ``k`` extra products (counted in ``n_matvec``).
+            ``k`` extra products (counted in ``n_matvec``); NaN when
+            ``compute_residuals=False``.
         ``residual_estimates`` : NumPy array of shape (k,)
             The Lanczos estimates ``|β s_last|`` the stopping test used.
         ``n_iter`` : int
@@ -409,8 +414,8 @@ def lanczos_eigsh(
     eigenvalues = theta[want].copy()
     Y = xp.astype(to_device(np.ascontiguousarray(S[:, want].T), V), dtype)
     X = Y @ V[:m, :]  # (k, n)
-    residual_norms = np.empty(k)
-    for i in range(k):
+    residual_norms = np.full(k, np.nan)
+    for i in range(k if compute_residuals else 0):
         r = mv(X[i, :]) - float(eigenvalues[i]) * X[i, :]
         residual_norms[i] = _norm(xp, r)
     result = make_result(

@@ -271,3 +271,14 @@ def test_bad_inputs(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         lanczos_eigsh(args.pop("matvec"), args.pop("n"), args.pop("k"), **args)
+
+
+def test_compute_residuals_off_saves_k_products():
+    from numlearn.datasets import poisson_2d
+
+    A = poisson_2d(20)
+    on = lanczos_eigsh(A, A.shape[0], k=3, tol=1e-10, random_state=0)
+    off = lanczos_eigsh(A, A.shape[0], k=3, tol=1e-10, random_state=0, compute_residuals=False)
+    assert off.n_matvec == on.n_matvec - 3
+    np.testing.assert_array_equal(off.eigenvalues, on.eigenvalues)
+    assert np.all(np.isnan(off.residual_norms)) and np.all(on.residual_norms < 1e-8)
