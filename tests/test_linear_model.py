@@ -462,3 +462,96 @@ def test_tour_rows():
     for _, name, fn in ROWS:
         row = fn()
         assert row.error < tolerances[name], (name, row.error)
+
+
+# ---------------------------------------------------------------------------------------
+# Sparse-path fast kernels (state/gradient reuse along the path, fused gap + KKT)
+# ---------------------------------------------------------------------------------------
+def test_sparse_fast_kernels_match_references():
+    rng = np.random.default_rng(3)
+    Xs = sp.random(60, 25, density=0.2, format="csc", random_state=3)
+    n, p = Xs.shape
+    y = rng.standard_normal(n)
+    cols = np.array([3, 0, 17, 9], dtype=np.int64)
+    # X[:, cols]ᵀ v and X[:, cols] w against scipy
+    out = K.csc_rmatvec_cols(Xs.indptr, Xs.indices, Xs.data, y, cols, np.empty(4))
+    np.testing.assert_allclose(out, Xs[:, cols].T @ y, rtol=1e-13)
+    wc = rng.standard_normal(4)
+    out = K.csc_matvec_cols(Xs.indptr, Xs.indices, Xs.data, wc, cols, np.zeros(n))
+    np.testing.assert_allclose(out, Xs[:, cols] @ wc, rtol=1e-13, atol=1e-15)
+    # the least-squares CSC epoch equals the general one (with a centring shift)
+    lip = np.asarray(Xs.multiply(Xs).sum(0)).ravel() / n
+    mean = np.asarray(Xs.mean(0)).ravel()
+    colsum = np.asarray(Xs.sum(0)).ravel()
+    coords = np.arange(p, dtype=np.int64)
+    w1, r1 = np.zeros(p), y - y.mean()
+    w2, r2 = w1.copy(), r1.copy()
+    for _ in range(3):
+        K.epoch_csc(Xs.indptr, Xs.indices, Xs.data, colsum, y, r1, w1, coords, lip, mean,
+                    0.02, 0.1, K.QUADRATIC)
+        K.epoch_csc_quadratic(Xs.indptr, Xs.indices, Xs.data, colsum, r2, w2, coords, lip,
+                              mean, 0.02, 0.1)
+    assert np.count_nonzero(w1) > 3
+    np.testing.assert_allclose(w2, w1, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(r2, r1, rtol=1e-12, atol=1e-14)
+    # fused gap + KKT against the penalty's subdifferential distance and sklearn's gap
+    pen = ElasticNetPenalty(0.05, 0.6)
+    w = np.where(rng.random(p) < 0.3, rng.standard_normal(p), 0.0)
+    r = y - Xs @ w
+    grad = -(Xs.T @ r) / n
+    kkt = np.empty(p)
+    gap, kmax = K.enet_gap_kkt(r, y, w, grad, pen.l1, pen.l2, kkt)
+    ref_kkt = pen.subdiff_distance(w, grad)
+    np.testing.assert_allclose(kkt, ref_kkt, rtol=1e-13, atol=1e-15)
+    assert kmax == pytest.approx(ref_kkt.max(), rel=1e-13)
+    with pytest.warns(ConvergenceWarning):
+        res = coordinate_descent(Xs, y, Quadratic(), pen, max_iter=0, warm_start=w, tol=0.0)
+    assert gap == pytest.approx(res.dual_gap, rel=1e-10)
+    # closed form of sklearn's enet gap (cd_fast), divided by n
+    v = Xs.T @ r - n * pen.l2 * w
+    const = min(1.0, n * pen.l1 / np.abs(v).max())
+    ref_gap = (0.5 * (r @ r) * (1 + const**2) + n * pen.l1 * np.abs(w).sum() - const * (r @ y)
+               + 0.5 * n * pen.l2 * (1 + const**2) * (w @ w)) / n
+    assert gap == pytest.approx(ref_gap, rel=1e-10)
+
+
+def test_sparse_path_state_reuse_matches_cold_solves():
+    # along the path each alpha reuses the previous residual and gradient; the result
+    # must equal independent warm-started solves and sklearn's path
+    rng = np.random.default_rng(1)
+    Xs = sp.random(300, 120, density=0.05, format="csc", random_state=1)
+    y = Xs @ np.where(rng.random(120) < 0.1, rng.standard_normal(120), 0.0)
+    y = y + 0.01 * rng.standard_normal(300)
+    alphas, coefs, gaps = lasso_path(Xs, y, n_alphas=10, eps=1e-2, tol=1e-12)
+    w = None
+    for k, a in enumerate(alphas):
+        res = coordinate_descent(Xs, y, Quadratic(), L1(a), selection="cyclic", tol=1e-12,
+                                 warm_start=w)
+        w = res.coef
+        np.testing.assert_allclose(coefs[:, k], w, atol=1e-8 * max(np.abs(w).max(), 1e-300))
+    _, ref, _ = sklm.lasso_path(Xs, y, alphas=alphas, tol=1e-12, max_iter=100000)
+    np.testing.assert_allclose(coefs, ref, atol=1e-6 * np.abs(ref).max())
+    assert np.all(gaps <= 1e-12 * (y @ y) / len(y))
+
+
+def test_fused_sparse_inner_loop_matches_python_loop():
+    # sparse least squares + cyclic runs its working-set epochs in one Numba kernel; a
+    # callback forces the Python loop: both must reach the same solution (with an
+    # intercept, i.e. implicit centring, and Anderson extrapolation on)
+    rng = np.random.default_rng(2)
+    Xs = sp.random(400, 150, density=0.05, format="csc", random_state=2)
+    y = Xs @ np.where(rng.random(150) < 0.1, 3 * rng.standard_normal(150), 0.0) + 1.0
+    y = y + 0.01 * rng.standard_normal(400)
+    pen = ElasticNetPenalty(1e-4, 0.8)
+    kw = dict(selection="cyclic", tol=1e-12, fit_intercept=True, max_iter=100000)
+    fused = coordinate_descent(Xs, y, Quadratic(), pen, **kw)
+    plain = coordinate_descent(Xs, y, Quadratic(), pen, callback=lambda w: None, **kw)
+    assert fused.converged and plain.converged and fused.n_iter > 6  # Anderson has fired
+    np.testing.assert_allclose(fused.coef, plain.coef, atol=1e-8 * np.abs(plain.coef).max())
+    assert fused.intercept == pytest.approx(plain.intercept, rel=1e-8)
+    ref = sklm.ElasticNet(alpha=1e-4, l1_ratio=0.8, tol=1e-14, max_iter=100000).fit(Xs, y)
+    np.testing.assert_allclose(fused.coef, ref.coef_, atol=1e-6 * np.abs(ref.coef_).max())
+    # max_iter is honoured inside the kernel
+    with pytest.warns(ConvergenceWarning):
+        short = coordinate_descent(Xs, y, Quadratic(), pen, **{**kw, "max_iter": 3})
+    assert short.n_iter == 3 and not short.converged

@@ -3,6 +3,15 @@
 Everything is generated; nothing is downloaded.
 """
 
+from numlearn.datasets._cd_problems import (
+    LabelPropagationProblem,
+    cd_l1_problem,
+    cd_least_squares,
+    cd_logistic,
+    cd_softmax,
+    label_propagation_lattice,
+    label_propagation_moons,
+)
 from numlearn.datasets._constrained import (
     HS_PROBLEM_NAMES,
     ConstrainedProblem,
@@ -34,4 +43,11 @@ __all__ = [
     "ot_gaussian_clouds",
     "ot_random_assignment",
     "ot_grid_1d",
+    "cd_least_squares",
+    "cd_logistic",
+    "cd_softmax",
+    "cd_l1_problem",
+    "LabelPropagationProblem",
+    "label_propagation_lattice",
+    "label_propagation_moons",
 ]

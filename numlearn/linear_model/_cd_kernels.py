@@ -743,3 +743,205 @@ def epoch_multinomial_csc(indptr, indices, data, labels, Z, P, W, coords, lip, l
             for k in range(K):
                 Z[i, k] += data[q] * d[k]
             _softmax_row(Z, P, i)
+
+
+# ---------------------------------------------------------------------------------------
+# Products with column subsets of a CSC matrix (no scipy slicing on the path's hot loop)
+# ---------------------------------------------------------------------------------------
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def csc_rmatvec_cols(indptr, indices, data, v, cols, out):
+    """``out[k] = X[:, cols[k]]ᵀ v`` for a CSC matrix given by its three arrays."""
+    for k in range(cols.shape[0]):
+        j = np.uintp(cols[k])
+        acc = 0.0
+        for idx in range(np.uintp(indptr[j]), np.uintp(indptr[j + 1])):
+            acc += data[idx] * v[np.uintp(indices[idx])]
+        out[k] = acc
+    return out
+
+
+@njit(cache=True)
+def csc_matvec_cols(indptr, indices, data, w, cols, out):
+    """``out += X[:, cols] w`` for a CSC matrix given by its three arrays."""
+    for k in range(cols.shape[0]):
+        wk = w[k]
+        if wk == 0.0:
+            continue
+        j = np.uintp(cols[k])
+        for idx in range(np.uintp(indptr[j]), np.uintp(indptr[j + 1])):
+            out[np.uintp(indices[idx])] += data[idx] * wk
+    return out
+
+
+@njit(cache=True)
+def enet_kkt(w, grad, l1, l2, out):
+    """Distance from ``-grad`` to the elastic-net subdifferential at ``w``, per coordinate;
+    returns its maximum."""
+    vmax = 0.0
+    for j in range(w.shape[0]):
+        wj = w[j]
+        gt = grad[j] + l2 * wj
+        if wj > 0.0:
+            v = abs(gt + l1)
+        elif wj < 0.0:
+            v = abs(gt - l1)
+        else:
+            v = abs(gt) - l1
+            if v < 0.0:
+                v = 0.0
+        out[j] = v
+        if v > vmax:
+            vmax = v
+    return vmax
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def enet_gap_kkt(r, y, w, grad, l1, l2, kkt):
+    """Least-squares elastic net with ``l1 > 0``: scikit-learn's duality gap (divided by
+    ``n``) and the per-coordinate KKT violations (written to ``kkt``) in one pass.
+
+    ``r`` is the residual ``y_c - X_c w``, ``y`` the (centred) target and ``grad`` the
+    datafit gradient ``-X_cᵀ r / n``. Returns ``(gap, max KKT violation)``.
+    """
+    n = r.shape[0]
+    r2 = 0.0
+    ry = 0.0
+    for i in range(n):
+        ri = np.float64(r[i])
+        r2 += ri * ri
+        ry += ri * np.float64(y[i])
+    r2 /= n
+    ry /= n
+    dual_norm = 0.0
+    l1norm = 0.0
+    w2 = 0.0
+    kmax = 0.0
+    for j in range(w.shape[0]):
+        wj = np.float64(w[j])
+        gj = grad[j]
+        gt = gj + l2 * wj
+        v = abs(gt)
+        if v > dual_norm:
+            dual_norm = v
+        l1norm += abs(wj)
+        w2 += wj * wj
+        if wj > 0.0:
+            k = abs(gt + l1)
+        elif wj < 0.0:
+            k = abs(gt - l1)
+        else:
+            k = v - l1
+            if k < 0.0:
+                k = 0.0
+        kkt[j] = k
+        if k > kmax:
+            kmax = k
+    if dual_norm > l1:
+        const = l1 / dual_norm
+        gap = 0.5 * (r2 + r2 * const * const)
+    else:
+        const = 1.0
+        gap = r2
+    gap += l1 * l1norm - const * ry + 0.5 * l2 * (1.0 + const * const) * w2
+    if gap < 0.0:
+        gap = 0.0
+    return gap, kmax
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def epoch_csc_quadratic(indptr, indices, data, colsum, state, w, coords, lip, mean, l1, l2):
+    """:func:`epoch_csc` for least squares, with the zero-stays-zero test done before any
+    division (most coordinates of a lasso path are zero and stay zero).
+
+    Returns the largest step in gradient units, ``max_j L_j |Δw_j|``: the exact 1-D update
+    makes it the largest KKT violation met (before its update) during the epoch.
+    """
+    n = state.shape[0]
+    shift = 0.0
+    dmax = 0.0
+    for t in range(coords.shape[0]):
+        j = coords[t]
+        L = lip[j]
+        if L <= 0.0:
+            continue
+        start = np.uintp(indptr[j])
+        stop = np.uintp(indptr[j + 1])
+        acc = 0.0
+        for k in range(start, stop):
+            acc += data[k] * state[np.uintp(indices[k])]
+        g = -(acc + shift * colsum[j]) / n
+        old = w[j]
+        if old == 0.0 and abs(g) <= l1:
+            continue
+        new = prox_enet(old - g / L, 1.0 / L, l1, l2)
+        d = new - old
+        if d != 0.0:
+            w[j] = new
+            for k in range(start, stop):
+                state[np.uintp(indices[k])] -= d * data[k]
+            shift += d * mean[j]
+            if L * abs(d) > dmax:
+                dmax = L * abs(d)
+    if shift != 0.0:
+        for i in range(n):
+            state[i] += shift
+    return dmax
+
+
+@njit(cache=True)
+def ws_epochs_csc_quadratic(indptr, indices, data, colsum, state, w, coords, lip, mean, l1, l2,
+                            max_epochs, inner_tol, hist, grad, skip=np.inf):
+    """Up to ``max_epochs`` cyclic least-squares epochs on the working set ``coords``,
+    each followed by its KKT check (the gradient ``-X_cᵀ r / n`` on ``coords`` goes to
+    ``grad``); stops once the largest violation is ``≤ inner_tol``.
+
+    ``w[coords]`` after epoch ``e`` is written to ``hist[e]`` (for Anderson extrapolation).
+    The check (a pass over the working set's columns) is skipped after an epoch whose
+    largest step ``L_j |Δw_j|`` exceeds ``skip · inner_tol`` (a violation that large was met
+    during the epoch, so the check would almost surely fail), except after the last epoch.
+    The whole inner loop of a working-set solve runs without returning to Python.
+    Returns ``(epochs done, largest KKT violation after the last one)``.
+    """
+    n = state.shape[0]
+    m = coords.shape[0]
+    centred = False
+    for t in range(m):
+        if mean[coords[t]] != 0.0:
+            centred = True
+            break
+    kmax = np.inf
+    for e in range(max_epochs):
+        step = epoch_csc_quadratic(indptr, indices, data, colsum, state, w, coords, lip, mean,
+                                   l1, l2)
+        if step > skip * inner_tol and e + 1 < max_epochs:
+            for t in range(m):
+                hist[e, t] = w[coords[t]]
+            continue
+        rsum = 0.0
+        if centred:
+            for i in range(n):
+                rsum += state[i]
+        kmax = 0.0
+        for t in range(m):
+            j = np.uintp(coords[t])
+            hist[e, t] = w[j]
+            acc = 0.0
+            for k in range(np.uintp(indptr[j]), np.uintp(indptr[j + 1])):
+                acc += data[k] * state[np.uintp(indices[k])]
+            g = -(acc - mean[j] * rsum) / n
+            grad[t] = g
+            wj = w[j]
+            gt = g + l2 * wj
+            if wj > 0.0:
+                v = abs(gt + l1)
+            elif wj < 0.0:
+                v = abs(gt - l1)
+            else:
+                v = abs(gt) - l1
+                if v < 0.0:
+                    v = 0.0
+            if v > kmax:
+                kmax = v
+        if kmax <= inner_tol:
+            return e + 1, kmax
+    return max_epochs, kmax

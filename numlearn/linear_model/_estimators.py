@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from numlearn._validation import check_option, check_scalar
+from numlearn._validation import check_option, check_random_state, check_scalar
 from numlearn.linear_model._coordinate_descent import (
     SELECTIONS,
     _check_data,
@@ -399,6 +399,8 @@ def enet_path(X, y, *, l1_ratio: float = 0.5, eps: float = 1e-3, n_alphas: int =
         precompute = n > p and not sp.issparse(X)
     # greedy updates cost O(p) on the Gram matrix, cheap next to an O(nnz) pass otherwise
     params.setdefault("selection", "gsl" if precompute else "cyclic")
+    # one generator for the whole path (seeding one from OS entropy per alpha costs ~0.1 ms)
+    params["random_state"] = check_random_state(params.get("random_state"))
 
     coefs = np.empty((p, alphas.shape[0]))
     gaps = np.empty(alphas.shape[0])
