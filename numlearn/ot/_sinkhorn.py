@@ -11,6 +11,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 from sklearn.exceptions import ConvergenceWarning
 
+from numlearn._backend import get_namespace, is_numpy_namespace, to_device, to_numpy
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
@@ -379,6 +380,21 @@ def _sns_loop(M, a, b, reg, f, g, tol, n_sinkhorn, threshold, cap, max_newton_it
 # --------------------------------------------------------------------------------------
 def _solve(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose, callback,
            sns_options, name):
+    xp = get_namespace(a, b, M)
+    like = None
+    if not is_numpy_namespace(xp):
+        if method != "sns":  # CuPy, array_api_strict, ...: the generic array-API loops
+            from numlearn.ot._sinkhorn_array_api import solve_array_api
+
+            return solve_array_api(a, b, M, reg, method=method, tol=tol, max_iter=max_iter,
+                                   init=init, return_history=return_history, verbose=verbose,
+                                   callback=callback, name=name, xp=xp)
+        # SNS's Newton step runs on Numba sparse kernels: solve on the host, return on the
+        # inputs' device
+        like = next(x for x in (M, a, b) if hasattr(x, "__array_namespace__"))
+        a, b, M = (to_numpy(x) if hasattr(x, "__array_namespace__") else x for x in (a, b, M))
+        if isinstance(init, (tuple, list)):
+            init = tuple(to_numpy(x) if hasattr(x, "__array_namespace__") else x for x in init)
     a, b, M, reg = _check_problem(a, b, M, reg)
     n, m = M.shape
     tol = check_scalar(tol, "tol", low=0.0)
@@ -439,13 +455,17 @@ def _solve(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose
         status = Status.STAGNATION  # rounding left the formed plan off the tolerance
     if method != "sns":
         extra = dict(n_sinkhorn_iter=mon.n_iter, n_newton_iter=0)
+    cost = float(np.sum(plan * M, dtype=np.float64))
+    f, g = f.astype(M.dtype, copy=False), g.astype(M.dtype, copy=False)
+    if like is not None:
+        plan, f, g = to_device(plan, like), to_device(f, like), to_device(g, like)
     result = make_result(
         status=status,
         n_iter=mon.n_iter,
         plan=plan,
-        cost=float(np.sum(plan * M, dtype=np.float64)),
-        f=f.astype(M.dtype, copy=False),
-        g=g.astype(M.dtype, copy=False),
+        cost=cost,
+        f=f,
+        g=g,
         marginal_error=marginal_error,
         reg=reg,
         method=method,
@@ -487,6 +507,16 @@ def sinkhorn(
     through its concave dual in the potentials ``f``, ``g``; the plan is
     ``P_ij = exp((f_i + g_j - M_ij) / reg)``.
 
+    NumPy inputs run on fused Numba kernels. Arrays of another array-API library (CuPy on
+    a GPU, ``array_api_strict``, ...) run ``"sinkhorn_log"`` and ``"sinkhorn"`` in that
+    library, on the inputs' device, with whole-matrix operations (a max-shifted
+    log-sum-exp; matrix-vector products): the same iterates, stopping rule, history and
+    warnings, with ``plan``, ``f``, ``g`` returned in the inputs' namespace (the potentials
+    are float64 inside, as on the NumPy path, so a float32 ``M`` makes float64 ``(n, m)``
+    temporaries). ``"sns"`` needs NumPy for its Numba sparse Newton step: such inputs are
+    copied to the host, solved there and the arrays copied back (the callback then sees
+    NumPy potentials).
+
     Parameters
     ----------
     a : array, shape (n,), or None
@@ -526,7 +556,8 @@ def sinkhorn(
     -------
     SolverResult
         ``plan`` (n, m), ``cost`` (``⟨M, P⟩``), ``f``, ``g`` (dual potentials, ``-inf``
-        where a weight is zero), ``marginal_error`` (of the returned plan),
+        where a weight is zero; ``plan``, ``f``, ``g`` in ``M``'s dtype and in the inputs'
+        array namespace and device), ``marginal_error`` (of the returned plan),
         ``n_iter``, ``n_sinkhorn_iter``, ``n_newton_iter``, ``converged``, ``status``,
         ``message`` and, if requested, ``history``.
 
@@ -536,7 +567,8 @@ def sinkhorn(
         If weights are negative or not finite, the masses of ``a`` and ``b`` differ,
         ``M`` has the wrong shape or is not finite, or ``reg <= 0``.
     TypeError
-        If an argument has the wrong type.
+        If an argument has the wrong type, or ``a``, ``b``, ``M`` come from different
+        array libraries.
 
     Warns
     -----
@@ -566,6 +598,13 @@ def sinkhorn(
     (True, True)
     >>> bool(np.allclose(res.plan.sum(axis=1), 0.2))
     True
+
+    Other array libraries stay in their namespace (CuPy arrays would stay on the GPU):
+
+    >>> import array_api_strict as xps
+    >>> res_x = sinkhorn(None, None, xps.asarray(M), reg=0.05)
+    >>> type(res_x.plan).__module__.startswith("array_api_strict"), res_x.n_iter == res.n_iter
+    (True, True)
     """
     check_option(method, "method", _METHODS)
     max_iter = check_scalar(max_iter, "max_iter", kind=int, low=0)
@@ -645,7 +684,10 @@ def sinkhorn_newton_sparse(
     a, b : arrays, shapes (n,) and (m,), or None
         Source and target weights (``None``/empty: uniform), equal total mass.
     M : array, shape (n, m)
-        Cost matrix (float32 or float64).
+        Cost matrix (float32 or float64). Arrays of another array-API library than NumPy
+        (CuPy, ...) are copied to the host, solved there (the Newton step runs on Numba
+        sparse kernels), and ``plan``, ``f``, ``g`` are returned in their namespace and
+        on their device.
     reg : float
         Entropic regularization (> 0).
     n_sinkhorn : int, default 20

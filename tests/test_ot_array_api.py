@@ -1,0 +1,225 @@
+"""numlearn.ot.sinkhorn on non-NumPy array-API inputs (array_api_strict on CPU, CuPy on GPU).
+
+The generic path must reproduce the Numba (NumPy) path: same plans and potentials to
+1e-12, same iteration counts, histories, statuses, warnings and validation errors, with the
+arrays returned in the inputs' namespace and dtype.
+"""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from numlearn._backend import to_numpy
+from numlearn._result import Status
+from numlearn.datasets import ot_gaussian_clouds, ot_grid_1d
+from numlearn.ot import sinkhorn, sinkhorn_newton_sparse
+
+xps = pytest.importorskip("array_api_strict")
+
+REGS = (1.0, 0.1, 0.01)
+
+
+def _strict(*arrays):
+    return tuple(None if x is None else xps.asarray(x) for x in arrays)
+
+
+def _assert_same(res, ref, atol=1e-12):
+    """``res`` (array-API outputs) equals ``ref`` (the NumPy path) to ``atol``."""
+    assert res.n_iter == ref.n_iter
+    assert res.n_sinkhorn_iter == ref.n_sinkhorn_iter
+    assert res.status is ref.status and res.converged == ref.converged
+    np.testing.assert_allclose(to_numpy(res.plan), ref.plan, rtol=0, atol=atol)
+    np.testing.assert_allclose(to_numpy(res.f), ref.f, rtol=0, atol=atol)
+    np.testing.assert_allclose(to_numpy(res.g), ref.g, rtol=0, atol=atol)
+    assert res.cost == pytest.approx(ref.cost, abs=atol)
+    assert res.marginal_error == pytest.approx(ref.marginal_error, abs=atol)
+    for name in ("cost", "marginal_error", "reg"):
+        assert type(res[name]) is float
+
+
+@pytest.mark.parametrize("method", ["sinkhorn_log", "sinkhorn"])
+@pytest.mark.parametrize("reg", REGS)
+@pytest.mark.parametrize("shape", [(30, 30), (40, 25)])
+def test_matches_numpy_path(method, reg, shape):
+    a, b, M = ot_gaussian_clouds(*shape, random_state=3)
+    ref = sinkhorn(a, b, M, reg, method=method, return_history=True)
+    res = sinkhorn(*_strict(a, b, M), reg, method=method, return_history=True)
+    assert ref.converged and ref.marginal_error <= 1e-9
+    _assert_same(res, ref)
+    for x in (res.plan, res.f, res.g):
+        assert type(x) is type(xps.asarray(0.0))
+        assert x.dtype == xps.float64
+    assert res.plan.shape == shape and res.f.shape == (shape[0],) and res.g.shape == (shape[1],)
+    # same stopping rule: the same marginal-error history, iteration by iteration
+    assert isinstance(res.history, np.ndarray) and len(res.history) == res.n_iter
+    np.testing.assert_allclose(res.history, ref.history, rtol=1e-9, atol=1e-14)
+    # the plan's marginals hold in the input namespace
+    rows = to_numpy(xps.sum(res.plan, axis=1))
+    np.testing.assert_allclose(rows, a, atol=1e-9)
+
+
+def test_log_domain_small_reg_and_uniform_default():
+    # reg = 1e-3 underflows exp(-M/reg) entirely: only the log-sum-exp with the max shift works
+    a, b, M = ot_gaussian_clouds(20, 15, random_state=1)
+    ref = sinkhorn(None, None, M, 1e-3, max_iter=20000)
+    res = sinkhorn(None, None, xps.asarray(M), 1e-3, max_iter=20000)
+    assert ref.converged
+    _assert_same(res, ref)
+
+
+def test_scaling_underflow_is_reported_as_divergence():
+    a, b, M = ot_grid_1d(60)
+    with pytest.warns(ConvergenceWarning, match="sinkhorn_log"):
+        ref = sinkhorn(a, b, M, 1e-4, method="sinkhorn")
+    with pytest.warns(ConvergenceWarning, match="sinkhorn_log"):
+        res = sinkhorn(*_strict(a, b, M), 1e-4, method="sinkhorn")
+    assert res.status is Status.DIVERGED is ref.status and not res.converged
+    assert res.message == ref.message
+    assert np.all(np.isfinite(to_numpy(res.plan)))
+    assert res.n_iter == ref.n_iter
+
+
+def test_max_iter_warns_like_numpy():
+    a, b, M = ot_gaussian_clouds(20, random_state=2)
+    with pytest.warns(ConvergenceWarning) as rec:
+        res = sinkhorn(*_strict(a, b, M), 0.01, max_iter=5)
+    assert rec[0].filename == __file__  # the warning points at the caller
+    with pytest.warns(ConvergenceWarning):
+        ref = sinkhorn(a, b, M, 0.01, max_iter=5)
+    assert res.status is Status.MAX_ITER and res.n_iter == 5
+    _assert_same(res, ref)
+
+
+def test_float32_in_float32_out():
+    a, b, M = ot_gaussian_clouds(25, 18, random_state=4)
+    M32 = M.astype(np.float32)
+    for method in ("sinkhorn_log", "sinkhorn"):
+        # a float32 plan's marginals are only good to ~1e-7: a float32 tolerance
+        ref = sinkhorn(a, b, M32, 0.05, method=method, tol=1e-5)
+        res = sinkhorn(xps.asarray(a), xps.asarray(b), xps.asarray(M32), 0.05, method=method,
+                       tol=1e-5)
+        assert res.plan.dtype == res.f.dtype == res.g.dtype == xps.float32
+        assert res.n_iter == ref.n_iter
+        np.testing.assert_allclose(to_numpy(res.plan), ref.plan, rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(to_numpy(res.f), ref.f, rtol=1e-5, atol=1e-6)
+
+
+def test_zero_weights_init_callback():
+    a, b, M = ot_gaussian_clouds(12, 10, random_state=5)
+    a[[0, 7]] = 0.0
+    a /= a.sum()
+    b[3] = 0.0
+    b /= b.sum()
+    init = (np.linspace(0, 0.1, 12), np.linspace(0.05, 0, 10))
+    for method in ("sinkhorn_log", "sinkhorn"):
+        seen = []
+        ref = sinkhorn(a, b, M, 0.05, method=method, init=init)
+        res = sinkhorn(*_strict(a, b, M), 0.05, method=method, init=_strict(*init),
+                       callback=lambda f, g, seen=seen: seen.append(float(xps.sum(f))))
+        _assert_same(res, ref)
+        assert len(seen) == res.n_iter
+        f = to_numpy(res.f)
+        assert np.isneginf(f[[0, 7]]).all() and np.isneginf(to_numpy(res.g)[3])
+        assert not to_numpy(res.plan)[[0, 7]].any() and not to_numpy(res.plan)[:, 3].any()
+
+
+def test_callback_stop_and_list_weights():
+    a, b, M = ot_gaussian_clouds(15, random_state=6)
+
+    def stop(f, g):
+        raise StopIteration
+
+    res = sinkhorn(list(a), list(b), xps.asarray(M), 0.01, callback=stop)  # no warning
+    assert res.status is Status.CALLBACK_STOP and res.n_iter == 1 and not res.converged
+    ref = sinkhorn(a, b, M, 0.01, callback=stop)
+    _assert_same(res, ref)
+
+
+def test_sns_returns_in_input_namespace():
+    # SNS solves on the host (Numba sparse kernels) and returns on the inputs' device
+    a, b, M = ot_gaussian_clouds(30, 20, random_state=7)
+    ref = sinkhorn_newton_sparse(a, b, M, 0.01)
+    res = sinkhorn_newton_sparse(*_strict(a, b, M), 0.01)
+    assert type(res.plan) is type(xps.asarray(0.0)) and res.f.dtype == xps.float64
+    assert res.n_newton_iter == ref.n_newton_iter
+    _assert_same(res, ref, atol=0)
+    res2 = sinkhorn(*_strict(a, b, M), 0.01, method="sns")
+    np.testing.assert_array_equal(to_numpy(res2.plan),
+                                  sinkhorn(a, b, M, 0.01, method="sns").plan)
+
+
+def test_inputs_not_modified():
+    a, b, M = ot_gaussian_clouds(10, random_state=8)
+    xa, xb, xM = _strict(a, b, M)
+    init = _strict(np.zeros(10), np.zeros(10))
+    sinkhorn(xa, xb, xM, 0.05, init=init)
+    for x, y in zip((xa, xb, xM) + init, (a, b, M, np.zeros(10), np.zeros(10))):
+        np.testing.assert_array_equal(to_numpy(x), y)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(a=[-0.1, 0.6, 0.5]), ValueError, "a must be non-negative"),
+        (dict(b=[np.nan, 0.5, 0.5]), ValueError, "b contains NaN"),
+        (dict(a=[0.2, 0.2, 0.2]), ValueError, "same total mass"),
+        (dict(a=[0.5, 0.5]), ValueError, "a must be a vector of length 3"),
+        (dict(M=np.ones(3)), ValueError, "M must be 2-dimensional"),
+        (dict(M=np.ones((3, 4))), ValueError, "b must be a vector of length 4"),
+        (dict(M=np.full((3, 3), np.nan)), ValueError, "M contains NaN"),
+        (dict(M=np.zeros((0, 3)), a=None, b=None), ValueError, "M must be non-empty"),
+        (dict(a=[0.0, 0.0, 0.0], b=[0.0, 0.0, 0.0]), ValueError, "positive sum"),
+        (dict(reg=0.0), ValueError, "reg must be > 0"),
+        (dict(reg=np.nan), ValueError, "reg must be finite"),
+        (dict(method="newton"), ValueError, "method must be one of"),
+        (dict(tol=-1.0), ValueError, "tol must be >= 0"),
+        (dict(max_iter=1.5), TypeError, "max_iter must be an integer"),
+        (dict(init=np.zeros(3)), TypeError, "init must be a pair"),
+        (dict(init=(np.zeros(3), np.zeros(2))), ValueError, "init\\[1\\] must be a vector"),
+        (dict(init=(np.zeros(3), [0.0, np.inf, 0.0])), ValueError, "init\\[1\\] contains NaN"),
+        (dict(callback=3), TypeError, "callback must be callable"),
+        (dict(verbose=5), ValueError, "verbose must be <= 2"),
+        (dict(n_sinkhorn=5), TypeError, "unexpected keyword arguments"),
+        (dict(method="sns", threshold=2.0), ValueError, "threshold must be <= 1"),
+    ],
+)
+@pytest.mark.parametrize("method", ["sinkhorn_log", "sinkhorn"])
+def test_bad_input(kwargs, error, match, method):
+    args = dict(a=[0.2, 0.3, 0.5], b=[0.5, 0.25, 0.25], M=np.ones((3, 3)), reg=0.1,
+                method=method)
+    args.update(kwargs)
+    a, b, M, reg = (args.pop(k) for k in ("a", "b", "M", "reg"))
+    a, b, M = _strict(a, b, M)
+    if isinstance(args.get("init"), tuple):
+        args["init"] = _strict(*args["init"])
+    with pytest.raises(error, match=match):
+        sinkhorn(a, b, M, reg, **args)
+
+
+def test_mixed_namespaces_rejected():
+    a, b, M = ot_gaussian_clouds(5, random_state=9)
+    with pytest.raises(TypeError, match="single array library"):
+        sinkhorn(a, b, xps.asarray(M), 0.1)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("method", ["sinkhorn_log", "sinkhorn", "sns"])
+@pytest.mark.parametrize("reg", REGS)
+def test_cupy_matches_numpy(method, reg):
+    cupy = pytest.importorskip("cupy")
+    a, b, M = ot_gaussian_clouds(60, 45, random_state=3)
+    ref = sinkhorn(a, b, M, reg, method=method, return_history=True)
+    res = sinkhorn(cupy.asarray(a), cupy.asarray(b), cupy.asarray(M), reg, method=method,
+                   return_history=True)  # ConvergenceWarning is an error in the test config
+    for x in (res.plan, res.f, res.g):
+        assert isinstance(x, cupy.ndarray) and x.dtype == cupy.float64
+    # GPU reductions sum in another order: agreement to rounding, not bit for bit
+    assert abs(res.n_iter - ref.n_iter) <= 1
+    np.testing.assert_allclose(res.plan.get(), ref.plan, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.f.get(), ref.f, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(res.g.get(), ref.g, rtol=0, atol=1e-10)
+    assert res.marginal_error <= 1e-9 and type(res.cost) is float
+    res32 = sinkhorn(cupy.asarray(a), cupy.asarray(b), cupy.asarray(M, dtype=cupy.float32), reg,
+                     method=method, tol=1e-5)
+    assert res32.plan.dtype == res32.f.dtype == cupy.float32
+    np.testing.assert_allclose(res32.plan.get(), ref.plan, rtol=1e-4, atol=1e-7)
