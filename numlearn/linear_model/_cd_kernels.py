@@ -945,3 +945,368 @@ def ws_epochs_csc_quadratic(indptr, indices, data, colsum, state, w, coords, lip
         if kmax <= inner_tol:
             return e + 1, kmax
     return max_epochs, kmax
+
+
+# ---------------------------------------------------------------------------------------
+# Block Newton (proximal Newton) updates
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def _dpen_enet(v, s, l1, l2):
+    """``pen(v + s) - pen(v)`` without cancellation (near the optimum ``s`` is tiny)."""
+    u = v + s
+    if (v > 0.0 and u > 0.0) or (v < 0.0 and u < 0.0):
+        da = s if v > 0.0 else -s
+    else:
+        da = abs(u) - abs(v)
+    return l1 * da + l2 * s * (v + 0.5 * s)
+
+
+@njit(cache=True)
+def block_newton_direction(g, H, wb, l1, l2, n_inner, active, d):
+    """Proximal-Newton direction ``d`` of a block: minimizes the model
+    ``gᵀd + ½ dᵀHd + Σ_a (l1 |w_a + d_a| + l2/2 (w_a + d_a)²)``.
+
+    Without L1 part, the Newton system ``(H + l2 I) d = -(g + l2 w)`` is solved (with a
+    ridge of ``1e-14 max H_aa`` against singular blocks). With ``l1 > 0``, up to ``n_inner``
+    coordinate-descent passes on the model from ``d = 0``, or, if ``active``, from the
+    Newton step restricted to the nonzero coordinates of ``w`` (their signs fixed; kept
+    only if it lowers the model). Returns the predicted decrease
+    ``Δ = gᵀd + pen(w + d) - pen(w)`` (negative when ``d`` is a descent direction).
+    """
+    m = g.shape[0]
+    hmax = 0.0
+    for a in range(m):
+        hmax = max(hmax, H[a, a])
+    for a in range(m):
+        d[a] = 0.0
+    if hmax <= 0.0 and l2 <= 0.0:
+        return 0.0
+    ridge = 1e-14 * hmax + 1e-300
+    if l1 <= 0.0:
+        A = np.empty((m, m))
+        rhs = np.empty(m)
+        for a in range(m):
+            for b in range(m):
+                A[a, b] = H[a, b]
+            A[a, a] += l2 + ridge
+            rhs[a] = -(g[a] + l2 * wb[a])
+        sol = np.linalg.solve(A, rhs)
+        for a in range(m):
+            d[a] = sol[a]
+    else:
+        Hd = np.zeros(m)
+        if active:
+            na = 0
+            for a in range(m):
+                if wb[a] != 0.0:
+                    na += 1
+            if na > 0:
+                idx = np.empty(na, dtype=np.int64)
+                k = 0
+                for a in range(m):
+                    if wb[a] != 0.0:
+                        idx[k] = a
+                        k += 1
+                A = np.empty((na, na))
+                rhs = np.empty(na)
+                for s in range(na):
+                    a = idx[s]
+                    for t in range(na):
+                        A[s, t] = H[a, idx[t]]
+                    A[s, s] += l2 + ridge
+                    sgn = 1.0 if wb[a] > 0.0 else -1.0
+                    rhs[s] = -(g[a] + l1 * sgn + l2 * wb[a])
+                sol = np.linalg.solve(A, rhs)
+                for s in range(na):
+                    d[idx[s]] = sol[s]
+                for a in range(m):
+                    acc = 0.0
+                    for s in range(na):
+                        acc += H[a, idx[s]] * sol[s]
+                    Hd[a] = acc
+                model = 0.0
+                for a in range(m):
+                    model += (g[a] + 0.5 * Hd[a]) * d[a]
+                    model += _dpen_enet(wb[a], d[a], l1, l2)
+                if not model < 0.0:
+                    for a in range(m):
+                        d[a] = 0.0
+                        Hd[a] = 0.0
+        vb = np.empty(m)  # w + d (exact zeros kept exact)
+        for a in range(m):
+            vb[a] = wb[a] + d[a]
+        for _ in range(n_inner):
+            dmax = 0.0
+            vmax = 0.0
+            for a in range(m):
+                haa = H[a, a]
+                if haa <= 0.0:
+                    continue
+                v = vb[a]
+                vnew = prox_enet(v - (g[a] + Hd[a]) / haa, 1.0 / haa, l1, l2)
+                delta = vnew - v
+                if delta != 0.0:
+                    vb[a] = vnew
+                    for b in range(m):
+                        Hd[b] += H[b, a] * delta
+                    dmax = max(dmax, abs(delta))
+                vmax = max(vmax, abs(vnew))
+            if dmax <= 1e-12 * vmax:
+                break
+        for a in range(m):
+            d[a] = vb[a] - wb[a]
+    dec = 0.0
+    for a in range(m):
+        dec += g[a] * d[a] + _dpen_enet(wb[a], d[a], l1, l2)
+    return dec
+
+
+@njit(cache=True)
+def _newton_line_search_logistic(y, z, xd, dec, dpen_fun_w, dvec, l1, l2, n):
+    """Step length by Armijo backtracking on the composite objective (0 if none found);
+    ``y, z, xd`` may be restricted to the rows that move, ``n`` is the sample count."""
+    m = dvec.shape[0]
+    base = np.empty(z.shape[0])
+    for i in range(z.shape[0]):
+        base[i] = _log1pexp(-y[i] * z[i])
+    t = 1.0
+    for _ in range(12):
+        diff = 0.0
+        for i in range(z.shape[0]):
+            diff += _log1pexp(-y[i] * (z[i] + t * xd[i])) - base[i]
+        dpen = 0.0
+        for a in range(m):
+            dpen += _dpen_enet(dpen_fun_w[a], t * dvec[a], l1, l2)
+        # Armijo, with a strict decrease: near the optimum the Newton direction of an
+        # ill-conditioned block is dominated by rounding (the caller then falls back to
+        # the block gradient step)
+        change = diff / n + dpen
+        if change < 0.0 and change <= 1e-4 * t * dec:
+            return t
+        t *= 0.5
+    return 0.0
+
+
+@njit(cache=True)
+def epoch_newton_blocks_dense(X, y, state, w, bptr, bcols, order, hpack, hptr, lipb, mean, l1,
+                              l2, datafit, n_inner, active):
+    """Block proximal-Newton updates of the blocks ``order`` in turn (dense ``X``).
+
+    Least squares: ``hpack[hptr[k]:hptr[k+1]]`` holds block ``k``'s Hessian
+    ``X_bᵀX_b / n`` (centred, row-major); the quadratic model is the objective, so the unit
+    step is taken (the exact block minimizer without L1 part).
+    Logistic: the Hessian ``X_bᵀ diag(σ(1-σ)) X_b / n`` is formed per block and the step
+    length found by Armijo backtracking on the objective (strict decrease); where it fails
+    (rounding near the optimum), the block takes the proximal gradient step ``1/L_b``
+    (``lipb``) instead. Returns the number of such fallbacks.
+    """
+    n = X.shape[0]
+    bmax = 0
+    for k in range(bptr.shape[0] - 1):
+        bmax = max(bmax, bptr[k + 1] - bptr[k])
+    XbT = np.empty((bmax, n))  # centred block columns, contiguous
+    u = np.empty(n)
+    hw = np.empty(n)
+    xd = np.empty(n)
+    fails = 0
+    for t in range(order.shape[0]):
+        k = order[t]
+        cols = bcols[bptr[k]:bptr[k + 1]]
+        m = cols.shape[0]
+        for a in range(m):
+            j = cols[a]
+            mj = mean[j]
+            for i in range(n):
+                XbT[a, i] = X[i, j] - mj
+        for i in range(n):
+            if datafit == QUADRATIC:
+                u[i] = -state[i] / n
+            else:
+                s = _sigmoid(-y[i] * state[i])
+                u[i] = -y[i] * s / n
+                hw[i] = s * (1.0 - s) / n
+        g = np.zeros(m)
+        wb = np.empty(m)
+        for a in range(m):
+            acc = 0.0
+            for i in range(n):
+                acc += XbT[a, i] * u[i]
+            g[a] = acc
+            wb[a] = w[cols[a]]
+        H = np.empty((m, m))
+        if datafit == QUADRATIC:
+            off = hptr[k]
+            for a in range(m):
+                for b in range(m):
+                    H[a, b] = hpack[off + a * m + b]
+        else:
+            for a in range(m):
+                for b in range(a + 1):
+                    acc = 0.0
+                    for i in range(n):
+                        acc += hw[i] * XbT[a, i] * XbT[b, i]
+                    H[a, b] = acc
+                    H[b, a] = acc
+        d = np.empty(m)
+        dec = block_newton_direction(g, H, wb, l1, l2, n_inner, active, d)
+        moved = False
+        for a in range(m):
+            if d[a] != 0.0:
+                moved = True
+        if not moved or not math.isfinite(dec):
+            continue
+        for i in range(n):
+            acc = 0.0
+            for a in range(m):
+                acc += XbT[a, i] * d[a]
+            xd[i] = acc
+        if datafit == QUADRATIC:
+            # the model is the objective: the inner solve decreased it, so the unit step
+            # is the (exact, for l1 = 0) block minimizer
+            step = 1.0
+        else:
+            step = _newton_line_search_logistic(y, state, xd, dec, wb, d, l1, l2, n)
+        if step == 0.0:
+            fails += 1
+            L = lipb[k]
+            if L <= 0.0:
+                continue
+            for a in range(m):
+                d[a] = prox_enet(wb[a] - g[a] / L, 1.0 / L, l1, l2) - wb[a]
+            for i in range(n):
+                acc = 0.0
+                for a in range(m):
+                    acc += XbT[a, i] * d[a]
+                xd[i] = acc
+            step = 1.0
+        for a in range(m):
+            w[cols[a]] = wb[a] + d[a] if step == 1.0 else wb[a] + step * d[a]
+            if step == 1.0 and l1 > 0.0 and abs(wb[a] + d[a]) <= 4e-16 * abs(wb[a]):
+                w[cols[a]] = 0.0  # a coordinate the prox set to zero
+        sign = -1.0 if datafit == QUADRATIC else 1.0
+        for i in range(n):
+            state[i] += sign * step * xd[i]
+    return fails
+
+
+@njit(cache=True)
+def epoch_newton_blocks_csc(indptr, indices, data, colsum, y, state, w, bptr, bcols, order,
+                            hpack, hptr, lipb, mean, l1, l2, datafit, n_inner, active):
+    """:func:`epoch_newton_blocks_dense` for CSC ``X``: each block works on the rows its
+    columns touch (compacted to a dense ``rows × m`` matrix), so a block costs
+    O(nnz(X_b) m) for the Hessian instead of O(n m²). Least squares is centred through a
+    scalar shift as in :func:`epoch_csc`; the logistic loss is not centred."""
+    n = state.shape[0]
+    bmax = 0
+    for k in range(bptr.shape[0] - 1):
+        bmax = max(bmax, bptr[k + 1] - bptr[k])
+    XbT = np.zeros((bmax, n))  # compacted block rows, transposed
+    marker = np.full(n, -1, dtype=np.int64)
+    pos = np.empty(n, dtype=np.int64)
+    rows = np.empty(n, dtype=np.int64)
+    shift = 0.0
+    fails = 0
+    for t in range(order.shape[0]):
+        k = order[t]
+        cols = bcols[bptr[k]:bptr[k + 1]]
+        m = cols.shape[0]
+        g = np.zeros(m)
+        wb = np.empty(m)
+        for a in range(m):
+            wb[a] = w[cols[a]]
+        H = np.empty((m, m))
+        d = np.empty(m)
+        if datafit == QUADRATIC:
+            for a in range(m):
+                j = cols[a]
+                acc = 0.0
+                for q in range(np.uintp(indptr[j]), np.uintp(indptr[j + 1])):
+                    acc += data[q] * state[np.uintp(indices[q])]
+                g[a] = -(acc + shift * colsum[j]) / n
+            off = hptr[k]
+            for a in range(m):
+                for b in range(m):
+                    H[a, b] = hpack[off + a * m + b]
+            block_newton_direction(g, H, wb, l1, l2, n_inner, active, d)
+            # the model is the objective: unit step
+            for a in range(m):
+                if d[a] == 0.0:
+                    continue
+                j = cols[a]
+                w[j] = wb[a] + d[a]
+                for q in range(np.uintp(indptr[j]), np.uintp(indptr[j + 1])):
+                    state[np.uintp(indices[q])] -= d[a] * data[q]
+                shift += d[a] * mean[j]
+            continue
+        # logistic: the rows touched by the block, compacted
+        r = 0
+        for a in range(m):
+            j = cols[a]
+            for q in range(np.uintp(indptr[j]), np.uintp(indptr[j + 1])):
+                i = indices[q]
+                if marker[i] != t:
+                    marker[i] = t
+                    pos[i] = r
+                    rows[r] = i
+                    for b in range(m):
+                        XbT[b, r] = 0.0
+                    r += 1
+                XbT[a, pos[i]] = data[q]
+        ys = np.empty(r)
+        zs = np.empty(r)
+        u = np.empty(r)
+        hw = np.empty(r)
+        for s_ in range(r):
+            i = rows[s_]
+            ys[s_] = y[i]
+            zs[s_] = state[i]
+            sg = _sigmoid(-y[i] * state[i])
+            u[s_] = -y[i] * sg / n
+            hw[s_] = sg * (1.0 - sg) / n
+        for a in range(m):
+            acc = 0.0
+            for s_ in range(r):
+                acc += XbT[a, s_] * u[s_]
+            g[a] = acc
+        for a in range(m):
+            for b in range(a + 1):
+                acc = 0.0
+                for s_ in range(r):
+                    acc += hw[s_] * XbT[a, s_] * XbT[b, s_]
+                H[a, b] = acc
+                H[b, a] = acc
+        dec = block_newton_direction(g, H, wb, l1, l2, n_inner, active, d)
+        moved = False
+        for a in range(m):
+            if d[a] != 0.0:
+                moved = True
+        if not moved or not math.isfinite(dec):
+            continue
+        xd = np.empty(r)
+        for s_ in range(r):
+            acc = 0.0
+            for a in range(m):
+                acc += XbT[a, s_] * d[a]
+            xd[s_] = acc
+        step = _newton_line_search_logistic(ys, zs, xd, dec, wb, d, l1, l2, n)
+        if step == 0.0:
+            fails += 1
+            L = lipb[k]
+            if L <= 0.0:
+                continue
+            for a in range(m):
+                d[a] = prox_enet(wb[a] - g[a] / L, 1.0 / L, l1, l2) - wb[a]
+            for s_ in range(r):
+                acc = 0.0
+                for a in range(m):
+                    acc += XbT[a, s_] * d[a]
+                xd[s_] = acc
+            step = 1.0
+        for a in range(m):
+            w[cols[a]] = wb[a] + d[a] if step == 1.0 else wb[a] + step * d[a]
+        for s_ in range(r):
+            state[rows[s_]] += step * xd[s_]
+    if shift != 0.0:
+        for i in range(n):
+            state[i] += shift
+    return fails

@@ -115,6 +115,15 @@ def coordinate_descent(
         Newton step with the exact second derivative and Armijo backtracking (logistic
         loss, single coordinates, non-greedy rules; for least squares the gradient step
         with ``1/L_j`` already is the exact coordinate minimizer, so both coincide).
+        With ``block_size > 1`` (fixed blocks, dense or sparse ``X``, Quadratic or
+        Logistic, ``precompute=False``): block Newton. Without L1 part the block Newton system
+        (block Hessian of the datafit plus ``l2 I``) is solved — for least squares the
+        exact block minimizer; with L1 part the proximal-Newton subproblem is solved by
+        coordinate descent on the block's quadratic model and, once the support has been
+        the same for two epochs, started from the Newton step restricted to the nonzero
+        coordinates (active-set Newton: superlinear convergence). Logistic steps take
+        an Armijo line search on the objective (falling back to the block gradient step
+        where rounding defeats it).
     max_iter : int, default 1000
         Maximum number of epochs.
     tol : float, default 1e-4
@@ -201,6 +210,26 @@ def coordinate_descent(
         )
     selection = check_option(selection, "selection", SELECTIONS)
     block_size = check_scalar(block_size, "block_size", kind=int, low=1)
+    check_option(update, "update", ("gradient", "newton"))
+    newton = update == "newton" and isinstance(datafit, Logistic) and block_size == 1
+    newton_blocks = update == "newton" and block_size > 1
+    if newton and selection in _GREEDY:
+        raise ValueError(
+            "update='newton' for the Logistic datafit is implemented for block_size=1 with "
+            "cyclic, random or lipschitz selection."
+        )
+    if newton_blocks:
+        if selection in _GREEDY or not isinstance(datafit, (Quadratic, Logistic)):
+            raise ValueError(
+                "update='newton' with block_size > 1 (block Newton) needs the Quadratic or "
+                "Logistic datafit and fixed blocks (selection='cyclic', 'random' or "
+                f"'lipschitz'), got selection={selection!r} and "
+                f"{type(datafit).__name__}."
+            )
+        if precompute:
+            raise ValueError(
+                "update='newton' with block_size > 1 (block Newton) needs precompute=False."
+            )
     if block_size > 1 and selection in _GREEDY:
         if not isinstance(datafit, Quadratic):
             raise ValueError(
@@ -208,13 +237,6 @@ def coordinate_descent(
                 "the Quadratic datafit."
             )
         precompute = True
-    check_option(update, "update", ("gradient", "newton"))
-    newton = update == "newton" and isinstance(datafit, Logistic)
-    if newton and (block_size > 1 or selection in _GREEDY):
-        raise ValueError(
-            "update='newton' for the Logistic datafit is implemented for block_size=1 with "
-            "cyclic, random or lipschitz selection."
-        )
     max_iter = check_scalar(max_iter, "max_iter", kind=int, low=0)
     tol = check_scalar(tol, "tol", low=0.0)
     check_callable(callback, "callback", allow_none=True)
@@ -259,6 +281,7 @@ def coordinate_descent(
     else:
         prob.init_state(w)
     solver.newton = newton
+    solver.newton_blocks = newton_blocks
     result = solver.run(w, max_iter, tol, callback, return_history,
                         Progress("coordinate_descent", verbose, measure="dual gap"))
     prob.last_coef = result.coef
@@ -520,6 +543,10 @@ class _Solver:
         self.anderson = anderson
         self.gram_cache = None
         self.newton = False
+        self.newton_blocks = False
+        self.n_inner = 50  # coordinate-descent passes on the block Newton model (L1)
+        self.support_hist = []  # supports of the last epochs (active-set Newton)
+        self.active_newton = True
         self.initial_grad = None
         prob = self.prob
         self.fused_inner = (prob.sparse and prob.quadratic and not prob.use_gram
@@ -602,6 +629,7 @@ class _Solver:
         bptr = np.append(np.arange(0, ws.shape[0], b), ws.shape[0]).astype(np.int64)
         lipb = np.empty(bptr.shape[0] - 1)
         factor = 0.25 if not prob.quadratic else 1.0
+        hblocks = []
         for k in range(lipb.shape[0]):
             cols = bcols[bptr[k]:bptr[k + 1]]
             if prob.use_gram:
@@ -614,6 +642,11 @@ class _Solver:
                     G = G - prob.n * np.outer(prob.mean[cols], prob.mean[cols])
                 G /= prob.n
             lipb[k] = factor * float(np.linalg.eigvalsh(G)[-1])
+            hblocks.append(np.ascontiguousarray(G).ravel())
+        # block Hessians of the least-squares datafit (constant), packed row-major
+        self.hpack = np.concatenate(hblocks) if hblocks else np.zeros(0)
+        self.hptr = np.concatenate(([0], np.cumsum([h.shape[0] for h in hblocks]))).astype(
+            np.int64)
         self.block_cache = (ws.copy(), bptr, bcols, lipb)
         return bptr, bcols, lipb
 
@@ -638,7 +671,26 @@ class _Solver:
                                                                      p=lipb / total)
         order = order.astype(np.int64)
         code = prob.datafit.code
-        if prob.use_gram:
+        if self.newton_blocks:
+            # active-set Newton once the support has been the same for two epochs
+            support = w != 0
+            hist = self.support_hist
+            if hist and hist[-1].shape != support.shape:
+                hist.clear()
+            hist.append(support)
+            del hist[:-3]
+            active = (self.active_newton and prob.l1 > 0 and len(hist) == 3
+                      and all(np.array_equal(h, support) for h in hist[:-1]))
+            if prob.sparse:
+                K.epoch_newton_blocks_csc(X.indptr, X.indices, X.data, prob.colsum, prob.y,
+                                          prob.state, w, bptr, bcols, order, self.hpack,
+                                          self.hptr, lipb, prob.mean, prob.l1, prob.l2, code,
+                                          self.n_inner, active)
+            else:
+                K.epoch_newton_blocks_dense(X, prob.y, prob.state, w, bptr, bcols, order,
+                                            self.hpack, self.hptr, lipb, prob.mean, prob.l1,
+                                            prob.l2, code, self.n_inner, active)
+        elif prob.use_gram:
             K.epoch_blocks_gram(prob.gram, prob.state, w, bptr, bcols, order, lipb, prob.l1,
                                 prob.l2)
         elif prob.sparse:
