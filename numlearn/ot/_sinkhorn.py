@@ -97,6 +97,16 @@ class _Monitor:
                 return True
         return False
 
+    def check(self, err, f, g, tol) -> Status | None:
+        """Record an iteration whose marginal error is ``err`` and say whether to stop:
+        ``DIVERGED`` (not finite), ``SUCCESS`` (``err <= tol``), ``CALLBACK_STOP`` or None."""
+        if not math.isfinite(err):
+            return Status.DIVERGED
+        stop = self.step(err, f, g)
+        if err <= tol:
+            return Status.SUCCESS
+        return Status.CALLBACK_STOP if stop else None
+
 
 def _sinkhorn_log_loop(M, a, b, reg, f, g, tol, max_iter, mon):
     """Alternate exact row and column updates in the log domain, in place on f and g.
@@ -114,15 +124,9 @@ def _sinkhorn_log_loop(M, a, b, reg, f, g, tol, max_iter, mon):
         K.row_logsumexp(M, f, g, inv_reg, lr)
         if it > 0:  # the columns are exact only after a column update
             err = float(np.abs(np.exp(lr) - a).sum())
-            if not math.isfinite(err):
-                status = Status.DIVERGED
-                break
-            stop = mon.step(err, f, g)
-            if err <= tol:
-                status = Status.SUCCESS
-                break
-            if stop:
-                status = Status.CALLBACK_STOP
+            verdict = mon.check(err, f, g, tol)
+            if verdict is not None:
+                status = verdict
                 break
         if it >= max_iter:
             break
@@ -179,15 +183,9 @@ def _sinkhorn_scaling_loop(M, a, b, reg, f, g, tol, max_iter, mon):
         for it in range(max_iter + 1):
             if it > 0:
                 err = float(np.abs(u.astype(np.float64) * Kv - a).sum())
-                if not math.isfinite(err):
-                    status = Status.DIVERGED
-                    break
-                stop = mon.step(err, f, g)
-                if err <= tol:
-                    status = Status.SUCCESS
-                    break
-                if stop:
-                    status = Status.CALLBACK_STOP
+                verdict = mon.check(err, f, g, tol)
+                if verdict is not None:
+                    status = verdict
                     break
             if it >= max_iter:
                 break

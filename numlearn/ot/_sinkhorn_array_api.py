@@ -113,15 +113,9 @@ def _log_loop(M, a, b, reg, f, g, tol, max_iter, mon, xp):
         lr = _lse(_exponent(M, f, g, inv_reg), 1, xp)
         if it > 0:  # the columns are exact only after a column update
             err = float(xp.sum(xp.abs(xp.exp(lr) - a)))
-            if not math.isfinite(err):
-                status = Status.DIVERGED
-                break
-            stop = mon.step(err, f, g)
-            if err <= tol:
-                status = Status.SUCCESS
-                break
-            if stop:
-                status = Status.CALLBACK_STOP
+            verdict = mon.check(err, f, g, tol)
+            if verdict is not None:
+                status = verdict
                 break
         if it >= max_iter:
             break
@@ -144,15 +138,9 @@ def _scaling_loop(M, a, b, reg, f, g, tol, max_iter, mon, xp):
     for it in range(max_iter + 1):
         if it > 0:
             err = float(xp.sum(xp.abs(xp.astype(u, xp.float64) * Kv - a)))
-            if not math.isfinite(err):
-                status = Status.DIVERGED
-                break
-            stop = mon.step(err, f, g)
-            if err <= tol:
-                status = Status.SUCCESS
-                break
-            if stop:
-                status = Status.CALLBACK_STOP
+            verdict = mon.check(err, f, g, tol)
+            if verdict is not None:
+                status = verdict
                 break
         if it >= max_iter:
             break
