@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Callable
@@ -445,30 +446,30 @@ def _solve(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose
         f = np.full(n, -np.inf)
         g = np.full(m, -np.inf)
         f[sa], g[sb] = fs, gs
+    if method != "sns":
+        extra = dict(n_sinkhorn_iter=mon.n_iter, n_newton_iter=0)
+    convert = None if like is None else (lambda x: to_device(x, like))
+    return _finish(plan, f, g, a, b, M, np, status=status, mon=mon, reg=reg, tol=tol,
+                   method=method, name=name, stacklevel=5, convert=convert, **extra)
+
+
+def _finish(plan, f, g, a, b, M, xp, *, status, mon, reg, tol, method, name, stacklevel,
+            convert=None, **extra):
+    """The result of any Sinkhorn method from the formed plan and potentials (any array
+    namespace ``xp``): marginal error and cost measured on the plan, potentials in ``M``'s
+    dtype, ``convert`` applied to the arrays last, the ConvergenceWarning if due."""
     marginal_error = float(
-        np.abs(plan.sum(axis=1, dtype=np.float64) - a).sum()
-        + np.abs(plan.sum(axis=0, dtype=np.float64) - b).sum()
+        xp.sum(xp.abs(xp.sum(plan, axis=1, dtype=xp.float64) - a))
+        + xp.sum(xp.abs(xp.sum(plan, axis=0, dtype=xp.float64) - b))
     )
     if status is Status.SUCCESS and not marginal_error <= max(tol, 1e-12) * 10:
         status = Status.STAGNATION  # rounding left the formed plan off the tolerance
-    if method != "sns":
-        extra = dict(n_sinkhorn_iter=mon.n_iter, n_newton_iter=0)
-    cost = float(np.sum(plan * M, dtype=np.float64))
-    f, g = f.astype(M.dtype, copy=False), g.astype(M.dtype, copy=False)
-    if like is not None:
-        plan, f, g = to_device(plan, like), to_device(f, like), to_device(g, like)
-    result = make_result(
-        status=status,
-        n_iter=mon.n_iter,
-        plan=plan,
-        cost=cost,
-        f=f,
-        g=g,
-        marginal_error=marginal_error,
-        reg=reg,
-        method=method,
-        **extra,
-    )
+    cost = float(xp.sum(plan * M, dtype=xp.float64))
+    f, g = xp.astype(f, M.dtype), xp.astype(g, M.dtype)
+    if convert is not None:
+        plan, f, g = convert(plan), convert(f), convert(g)
+    result = make_result(status=status, n_iter=mon.n_iter, plan=plan, cost=cost, f=f, g=g,
+                         marginal_error=marginal_error, reg=reg, method=method, **extra)
     if status is Status.DIVERGED and method == "sinkhorn":
         result.message = (
             "Diverged: the kernel exp(-M/reg) underflowed (a row or column of it is zero); "
@@ -476,7 +477,7 @@ def _solve(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose
         )
     if mon.history is not None:
         result.history = np.asarray(mon.history)
-    warn_if_not_converged(result, name, stacklevel=4)
+    warn_if_not_converged(result, name, stacklevel=stacklevel)
     return result
 
 
@@ -607,12 +608,15 @@ def sinkhorn(
     check_option(method, "method", _METHODS)
     max_iter = check_scalar(max_iter, "max_iter", kind=int, low=0)
     check_scalar(verbose, "verbose", kind=int, low=0, high=2)
-    if method == "sns":
-        return sinkhorn_newton_sparse(
-            a, b, M, reg, tol=tol, max_newton_iter=options.pop("max_newton_iter", max_iter),
-            init=init, return_history=return_history, verbose=verbose, callback=callback,
-            **options,
-        )
+    if method == "sns":  # straight to _solve, so that warnings point at the caller
+        unknown = set(options) - set(inspect.signature(_check_sns_options).parameters)
+        if unknown:
+            raise TypeError(f"unexpected keyword arguments for method='sns': {sorted(unknown)}.")
+        sns_options = _check_sns_options(**{"max_newton_iter": max_iter, **options})
+        return _solve(a, b, M, reg, method="sns", tol=tol,
+                      max_iter=sns_options["max_newton_iter"], init=init,
+                      return_history=return_history, verbose=verbose, callback=callback,
+                      sns_options=sns_options, name="sinkhorn_newton_sparse")
     if options:
         raise TypeError(
             f"unexpected keyword arguments for method={method!r}: {sorted(options)}."
@@ -755,13 +759,24 @@ def sinkhorn_newton_sparse(
     >>> res.converged, res.marginal_error <= 1e-10, res.n_newton_iter < 30
     (True, True, True)
     """
+    check_scalar(verbose, "verbose", kind=int, low=0, high=2)
+    options = _check_sns_options(n_sinkhorn=n_sinkhorn, threshold=threshold, density=density,
+                                 max_newton_iter=max_newton_iter, cg_rtol=cg_rtol,
+                                 cg_maxiter=cg_maxiter, reg_schedule=reg_schedule)
+    return _solve(a, b, M, reg, method="sns", tol=tol, max_iter=options["max_newton_iter"],
+                  init=init, return_history=return_history, verbose=verbose,
+                  callback=callback, sns_options=options, name="sinkhorn_newton_sparse")
+
+
+def _check_sns_options(*, n_sinkhorn=20, threshold=1e-3, density=None, max_newton_iter=100,
+                       cg_rtol=1e-2, cg_maxiter=None, reg_schedule="auto") -> dict:
+    """Validated options of the SNS method (defaults as :func:`sinkhorn_newton_sparse`)."""
     n_sinkhorn = check_scalar(n_sinkhorn, "n_sinkhorn", kind=int, low=0)
     density = check_scalar(density, "density", low=0.0, high=1.0, include_low=False,
                            allow_none=True)
     max_newton_iter = check_scalar(max_newton_iter, "max_newton_iter", kind=int, low=0)
     cg_rtol = check_scalar(cg_rtol, "cg_rtol", low=0.0, include_low=False)
     cg_maxiter = check_scalar(cg_maxiter, "cg_maxiter", kind=int, low=1, allow_none=True)
-    check_scalar(verbose, "verbose", kind=int, low=0, high=2)
     threshold = check_scalar(threshold, "threshold", low=0.0, high=1.0)
     if not (isinstance(reg_schedule, str) and reg_schedule == "auto"):
         if isinstance(reg_schedule, str):
@@ -774,9 +789,6 @@ def sinkhorn_newton_sparse(
             check_scalar(r, f"reg_schedule[{i}]", low=0.0, include_low=False)
             for i, r in enumerate(reg_schedule)
         )
-    options = dict(n_sinkhorn=n_sinkhorn, threshold=threshold, density=density,
-                   max_newton_iter=max_newton_iter, cg_rtol=cg_rtol, cg_maxiter=cg_maxiter,
-                   reg_schedule=reg_schedule)
-    return _solve(a, b, M, reg, method="sns", tol=tol, max_iter=max_newton_iter, init=init,
-                  return_history=return_history, verbose=verbose, callback=callback,
-                  sns_options=options, name="sinkhorn_newton_sparse")
+    return dict(n_sinkhorn=n_sinkhorn, threshold=threshold, density=density,
+                max_newton_iter=max_newton_iter, cg_rtol=cg_rtol, cg_maxiter=cg_maxiter,
+                reg_schedule=reg_schedule)

@@ -23,9 +23,9 @@ import math
 import numpy as np
 
 from numlearn._backend import device_of
-from numlearn._result import Status, make_result, warn_if_not_converged
+from numlearn._result import Status
 from numlearn._validation import check_array, check_callable, check_scalar, check_vector
-from numlearn.ot._sinkhorn import _Monitor
+from numlearn.ot._sinkhorn import _finish, _Monitor
 
 __all__ = ["solve_array_api"]
 
@@ -209,31 +209,6 @@ def solve_array_api(a, b, M, reg, *, method, tol, max_iter, init, return_history
             f, g = _expand(fs, sa, xp), _expand(gs, sb, xp)
         # exp(-inf) = 0 off the support, so the full plan comes out in one pass
         plan = xp.astype(xp.exp(_exponent(M, f, g, 1.0 / reg)), M.dtype)
-    marginal_error = float(
-        xp.sum(xp.abs(xp.sum(plan, axis=1, dtype=xp.float64) - a))
-        + xp.sum(xp.abs(xp.sum(plan, axis=0, dtype=xp.float64) - b))
-    )
-    if status is Status.SUCCESS and not marginal_error <= max(tol, 1e-12) * 10:
-        status = Status.STAGNATION  # rounding left the formed plan off the tolerance
-    result = make_result(
-        status=status,
-        n_iter=mon.n_iter,
-        plan=plan,
-        cost=float(xp.sum(plan * M, dtype=xp.float64)),
-        f=xp.astype(f, M.dtype),
-        g=xp.astype(g, M.dtype),
-        marginal_error=marginal_error,
-        reg=reg,
-        method=method,
-        n_sinkhorn_iter=mon.n_iter,
-        n_newton_iter=0,
-    )
-    if status is Status.DIVERGED and method == "sinkhorn":
-        result.message = (
-            "Diverged: the kernel exp(-M/reg) underflowed (a row or column of it is zero); "
-            "use method='sinkhorn_log' or 'sns' for small reg."
-        )
-    if mon.history is not None:
-        result.history = np.asarray(mon.history)
-    warn_if_not_converged(result, name, stacklevel=stacklevel)
-    return result
+    return _finish(plan, f, g, a, b, M, xp, status=status, mon=mon, reg=reg, tol=tol,
+                   method=method, name=name, stacklevel=stacklevel + 1, n_sinkhorn_iter=mon.n_iter,
+                   n_newton_iter=0)
