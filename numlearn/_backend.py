@@ -19,6 +19,7 @@ __all__ = [
     "get_namespace",
     "is_numpy_namespace",
     "is_cupy_array",
+    "is_cupy_sparse",
     "device_of",
     "to_device",
     "to_numpy",
@@ -33,7 +34,8 @@ def get_namespace(*arrays: Any):
 
     NumPy arrays, Python scalars and lists, SciPy sparse matrices and LinearOperators
     all map to the (array-API compatible wrapper of the) NumPy namespace; CuPy and other array-API
-    arrays to their own. Mixing namespaces raises ``TypeError``.
+    arrays to their own, and ``cupyx.scipy.sparse`` matrices to CuPy's. Mixing namespaces
+    raises ``TypeError``.
 
     Examples
     --------
@@ -45,9 +47,10 @@ def get_namespace(*arrays: Any):
     import array_api_compat
 
     dense = [
-        a
+        a.data if is_cupy_sparse(a) else a
         for a in arrays
-        if hasattr(a, "__array_namespace__") and not sp.issparse(a) and not _is_linear_operator(a)
+        if is_cupy_sparse(a)
+        or (hasattr(a, "__array_namespace__") and not sp.issparse(a) and not _is_linear_operator(a))
     ]
     if not dense:
         return array_api_compat.array_namespace(np.empty(0))
@@ -77,10 +80,25 @@ def is_cupy_array(x: Any) -> bool:
     return array_api_compat.is_cupy_array(x)
 
 
+def is_cupy_sparse(x: Any) -> bool:
+    """True if ``x`` is a ``cupyx.scipy.sparse`` matrix (without importing CuPy).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from numlearn._backend import is_cupy_sparse
+    >>> is_cupy_sparse(sp.eye(3, format="csr"))
+    False
+    """
+    return type(x).__module__.startswith("cupyx.scipy.sparse")
+
+
 def device_of(x: Any):
     """The device ``x`` lives on (``"cpu"`` for NumPy)."""
     import array_api_compat
 
+    if is_cupy_sparse(x):
+        x = x.data
     return array_api_compat.device(x)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from numlearn._backend import get_namespace, is_numpy_namespace
+from numlearn._backend import get_namespace, is_cupy_sparse, is_numpy_namespace
 
 __all__ = [
     "check_random_state",
@@ -193,7 +193,8 @@ def check_vector(x: Any, name: str, n: int, *, xp=None, copy: bool = False):
 
 
 def check_operator(A: Any, name: str = "A", *, square: bool = True, finite: bool = True):
-    """Check a matrix given as a dense array, a SciPy sparse matrix or a LinearOperator.
+    """Check a matrix given as a dense array, a SciPy (or ``cupyx.scipy``) sparse matrix or a
+    LinearOperator.
 
     Returns
     -------
@@ -215,6 +216,18 @@ def check_operator(A: Any, name: str = "A", *, square: bool = True, finite: bool
         if A.dtype.kind != "f":
             A = A.astype(np.float64)
         if finite and not np.all(np.isfinite(A.data)):
+            raise ValueError(f"{name} contains NaN or infinity; all entries must be finite.")
+        shape = tuple(A.shape)
+    elif is_cupy_sparse(A):  # cupyx.scipy.sparse: the same checks, on the GPU
+        if A.ndim != 2:
+            raise ValueError(f"{name} must be 2-dimensional, got shape {A.shape}.")
+        if A.dtype.kind not in "fiub":
+            raise TypeError(f"{name} must hold real numbers, got dtype {A.dtype}.")
+        A = A.tocsr()
+        if A.dtype.kind != "f":
+            A = A.astype("float64")
+        xp = get_namespace(A)
+        if finite and not bool(xp.all(xp.isfinite(A.data))):
             raise ValueError(f"{name} contains NaN or infinity; all entries must be finite.")
         shape = tuple(A.shape)
     else:

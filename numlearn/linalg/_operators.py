@@ -41,12 +41,17 @@ def as_matvec(A: Any, xp=None) -> Callable:
     """Return ``v -> A @ v`` for a dense array, SciPy sparse matrix, LinearOperator or callable.
 
     Dense arrays of any array-API namespace are multiplied in their namespace; SciPy
-    CSR/CSC matrices go through :func:`csr_matvec_function`.
+    CSR/CSC matrices go through :func:`csr_matvec_function`; ``cupyx.scipy.sparse`` matrices
+    multiply on the GPU.
     """
     if isinstance(A, LinearOperator):
         return A.matvec
     if sp.issparse(A):
         return csr_matvec_function(A)
+    from numlearn._backend import is_cupy_sparse
+
+    if is_cupy_sparse(A):  # cupyx.scipy.sparse: cuSPARSE's SpMV, on the GPU
+        return lambda v: A @ v
     if callable(A) and not hasattr(A, "shape"):
         return A
     if xp is None:
@@ -72,7 +77,9 @@ def square_operator(matvec: Any, n: int, name: str = "matvec"):
         A, shape = check_operator(matvec, name)
         if shape != (n, n):
             raise ValueError(f"{name} must have shape ({n}, {n}) to match n, got {shape}.")
-        dense = A if hasattr(A, "__array_namespace__") else None
+        from numlearn._backend import is_cupy_sparse
+
+        dense = A if hasattr(A, "__array_namespace__") or is_cupy_sparse(A) else None
         return A, dense
     if not callable(matvec):
         raise TypeError(
