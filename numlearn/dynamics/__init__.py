@@ -1,10 +1,11 @@
 """Gradient-descent dynamics: exact small models, optimizers, Hessian tools and detectors.
 
-Framework-independent NumPy models with analytic gradients and Hessian-vector products
-(no autodiff), used to reproduce and measure the phenomena of large-step-size training:
-the catapult, progressive sharpening and the edge of stability, slow over-parameterized
-matrix sensing, the perceptron limit of logistic regression, SGD's linear stability, and
-the softmax radius.
+Framework-independent models with analytic gradients and Hessian-vector products (no
+autodiff), used to reproduce and measure the phenomena of large-step-size training: the
+catapult, progressive sharpening and the edge of stability, slow over-parameterized matrix
+sensing, the perceptron limit of logistic regression, SGD's linear stability, and the
+softmax radius. Models hold NumPy data, or data of any array-API library: built from CuPy
+arrays, training, Lanczos sharpness and Hutchinson traces run on the GPU.
 
 Models
     :class:`LinearRegression`, :class:`QuadraticModel`, :class:`UVModel`,

@@ -23,16 +23,24 @@ Squared-loss models use ``L(w) = 1/(2n) Σ_i (f_i(w) - y_i)²`` (the mean-reduce
 whose Hessian at an interpolating minimum is ``JᵀJ / n``); they only define their
 outputs, the products with ``J`` and ``Jᵀ``, and the output curvature
 ``Σ_i u_i ∇²f_i v``, from which loss, gradient and Hessian-vector product follow.
+
+**Array API / GPU.** A model built from arrays of another array-API library than NumPy
+(CuPy on a GPU, ``array_api_strict``) keeps its data in that namespace and on that device
+(as float64) and computes every method there; parameter vectors must be arrays of the same
+namespace (a NumPy ``w`` for a CuPy model raises ``TypeError``), :meth:`Model.init_params`
+returns one, ``loss`` returns a Python float, and mini-batch indices may be NumPy
+integer arrays (they are moved to the device). NumPy models run the NumPy code unchanged.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from numlearn._validation import check_array, check_random_state, check_scalar
+from numlearn.dynamics import _namespace as nsp
 
 __all__ = [
     "Model",
@@ -49,16 +57,31 @@ __all__ = [
 ]
 
 
-def _data(X, y, name_X="X", name_y="y"):
-    X = check_array(X, name_X, ndim=2)
+def _data(model, X, y, name_X="X", name_y="y"):
+    """Validate ``X``, ``y`` and set ``model``'s namespace from them."""
+    xp, device = model._set_namespace(X, y)
+    X = check_array(X, name_X, ndim=2, xp=None if xp is np else xp)
     if X.shape[0] == 0:
         raise ValueError(f"{name_X} must have at least one row (sample).")
-    y = check_array(y, name_y, ndim=1)
+    y = check_array(y, name_y, ndim=1, xp=None if xp is np else xp)
     if y.shape[0] != X.shape[0]:
         raise ValueError(
             f"{name_y} must have one entry per row of {name_X} ({X.shape[0]}), got {y.shape[0]}."
         )
-    return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return nsp.as_float(X, xp, device), nsp.as_float(y, xp, device)
+
+
+def _outer(xp, a, b):
+    """``outer(a, b).ravel()``."""
+    if xp is np:
+        return np.outer(a, b).ravel()
+    return nsp.reshape(xp, a[:, None] * b[None, :], (-1,))
+
+
+def _same(xp, a, b) -> bool:
+    if xp is np:
+        return np.array_equal(a, b)
+    return tuple(a.shape) == tuple(b.shape) and bool(xp.all(a == b))
 
 
 class Model:
@@ -70,18 +93,47 @@ class Model:
 
     n_params: int
     n_samples: int
+    #: The array namespace of the data (``np`` for NumPy data) and its device.
+    _xp = np
+    _device = None
     #: Number of outputs per sample (1 for scalar regression, the classes for softmax).
     n_outputs: int = 1
     #: Whether a ``batch`` of sample indices may be passed to loss / grad / hvp.
     supports_batches: bool = True
 
+    # ---- namespace ------------------------------------------------------------------
+    def _set_namespace(self, *arrays):
+        """Take the namespace (and device) of the data ``arrays``; ``np`` for NumPy."""
+        self._xp, self._device = nsp.namespace_of(*arrays)
+        return self._xp, self._device
+
+    def _float(self, a):
+        """``a`` as a float64 array of the model's namespace and device."""
+        if self._xp is not np:
+            nsp.namespace_of(a, self._zeros(0))  # TypeError when libraries are mixed
+        return nsp.as_float(a, self._xp, self._device)
+
+    def _zeros(self, shape):
+        if self._xp is np:
+            return np.zeros(shape)
+        return self._xp.zeros(shape, dtype=self._xp.float64, device=self._device)
+
+    def _eye(self, n):
+        if self._xp is np:
+            return np.eye(n)
+        return self._xp.eye(n, dtype=self._xp.float64, device=self._device)
+
+    def _to_model(self, a):
+        """A host (NumPy) array onto the model's namespace and device."""
+        return nsp.as_float(a, self._xp, self._device)
+
     # ---- validation ---------------------------------------------------------------
     def _check_w(self, w: Any, name: str = "w") -> np.ndarray:
-        w = np.asarray(w, dtype=np.float64)
-        if w.shape != (self.n_params,):
+        w = self._float(w)
+        if tuple(w.shape) != (self.n_params,):
             raise ValueError(
                 f"{name} must be a vector of length n_params={self.n_params}, "
-                f"got shape {w.shape}."
+                f"got shape {tuple(w.shape)}."
             )
         return w
 
@@ -90,12 +142,24 @@ class Model:
             return None
         if not self.supports_batches:
             raise ValueError(f"{type(self).__name__} does not support mini-batches.")
-        idx = np.asarray(batch)
+        idx = np.asarray(nsp.host(batch))
         if idx.ndim != 1 or idx.size == 0 or idx.dtype.kind not in "iu":
             raise ValueError("batch must be a non-empty 1-D array of sample indices.")
         if idx.min() < 0 or idx.max() >= self.n_samples:
             raise ValueError(f"batch indices must lie in [0, {self.n_samples}).")
+        if self._xp is not np:
+            idx = self._xp.asarray(idx.astype(np.int64), device=self._device)
         return idx
+
+    def _take(self, a, idx):
+        return nsp.take(self._xp, a, idx)
+
+    def _new_inputs(self, X, n_features: int):
+        """Validate new inputs ``X`` for :meth:`predict` (in the model's namespace)."""
+        xp = self._xp
+        if xp is np:
+            return check_array(X, "X", shape=(None, n_features))
+        return self._float(check_array(self._float(X), "X", shape=(None, n_features), xp=xp))
 
     # ---- the protocol ---------------------------------------------------------------
     def loss(self, w: Any, batch: Any = None) -> float:
@@ -116,7 +180,7 @@ class Model:
 
     def vjp(self, w: Any, u: Any) -> np.ndarray:
         """Adjoint product ``Jᵀ u`` for ``u`` shaped like the training outputs."""
-        return self._vjp(self._check_w(w), np.asarray(u, dtype=np.float64), None)
+        return self._vjp(self._check_w(w), self._float(u), None)
 
     def predict(self, w: Any, X: Any = None) -> np.ndarray:
         """Outputs of the model at ``w`` on ``X`` (the training inputs if None)."""
@@ -130,17 +194,21 @@ class Model:
         """Dense Hessian from ``n_params`` Hessian-vector products (small models only)."""
         w = self._check_w(w)
         batch = self._check_batch(batch)
-        eye = np.eye(self.n_params)
-        return np.stack([self._hvp(w, eye[j], batch) for j in range(self.n_params)], axis=1)
+        eye = self._eye(self.n_params)
+        xp = self._xp
+        return xp.stack([self._hvp(w, eye[j, :], batch) for j in range(self.n_params)],
+                        axis=1)
 
     def init_params(self, random_state: Any = None, scale: float = 1.0) -> np.ndarray:
-        """A random starting point (Gaussian entries times ``scale``)."""
+        """A random starting point (Gaussian entries times ``scale``), in the namespace
+        and on the device of the model's data."""
         scale = check_scalar(scale, "scale", low=0.0)
         rng = check_random_state(random_state)
-        return scale * rng.standard_normal(self.n_params)
+        return self._to_model(scale * rng.standard_normal(self.n_params))
 
     def _per_sample_grads(self, w):
-        return np.stack([self._grad(w, np.array([i])) for i in range(self.n_samples)])
+        return self._xp.stack([self._grad(w, self._check_batch(np.array([i])))
+                               for i in range(self.n_samples)])
 
 
 class _SquaredLossModel(Model):
@@ -154,12 +222,12 @@ class _SquaredLossModel(Model):
     _mean = True
 
     def _targets(self, idx):
-        return self.y if idx is None else self.y[idx]
+        return self._take(self.y, idx)
 
     def _scale(self, idx):
         if not self._mean:
             return 1.0
-        return 1.0 / (self.n_samples if idx is None else len(idx))
+        return 1.0 / (self.n_samples if idx is None else idx.shape[0])
 
     def residual(self, w: Any, batch: Any = None) -> np.ndarray:
         """Residuals ``f(w) - y`` on the training samples (or ``batch``)."""
@@ -167,8 +235,10 @@ class _SquaredLossModel(Model):
         return self._forward(self._check_w(w), batch) - self._targets(batch)
 
     def _loss(self, w, idx):
-        r = self._forward(w, idx) - self._targets(idx)
-        return 0.5 * self._scale(idx) * float(np.dot(r.ravel(), r.ravel()))
+        r = nsp.flat(self._xp, self._forward(w, idx) - self._targets(idx))
+        if self._xp is np:
+            return 0.5 * self._scale(idx) * float(np.dot(r, r))
+        return 0.5 * self._scale(idx) * float(r @ r)
 
     def _grad(self, w, idx):
         r = self._forward(w, idx) - self._targets(idx)
@@ -180,14 +250,14 @@ class _SquaredLossModel(Model):
         return self._scale(idx) * (gauss_newton + self._curvature(w, r, v, idx))
 
     def _curvature(self, w, u, v, idx):
-        return np.zeros(self.n_params)
+        return self._zeros(self.n_params)
 
     def jacobian(self, w: Any) -> np.ndarray:
         """Jacobian of the training outputs, shape ``(n_outputs_total, n_params)``."""
         w = self._check_w(w)
-        n_out = np.asarray(self._forward(w, None)).size
-        eye = np.eye(n_out)
-        return np.stack([self._vjp(w, eye[i], None) for i in range(n_out)])
+        n_out = math.prod(self._forward(w, None).shape)
+        eye = self._eye(n_out)
+        return self._xp.stack([self._vjp(w, eye[i, :], None) for i in range(n_out)])
 
     def _per_sample_grads(self, w):
         r = self._forward(w, None) - self.y
@@ -219,11 +289,11 @@ class LinearRegression(_SquaredLossModel):
     """
 
     def __init__(self, X: Any, y: Any):
-        self.X, self.y = _data(X, y)
+        self.X, self.y = _data(self, X, y)
         self.n_samples, self.n_params = self.X.shape
 
     def _rows(self, idx):
-        return self.X if idx is None else self.X[idx]
+        return self._take(self.X, idx)
 
     def _forward(self, w, idx):
         return self._rows(idx) @ w
@@ -236,12 +306,12 @@ class LinearRegression(_SquaredLossModel):
 
     def jacobian(self, w: Any) -> np.ndarray:
         self._check_w(w)
-        return self.X.copy()
+        return nsp.copy(self._xp, self.X)
 
     def _predict(self, w, X):
         if X is None:
             return self.X @ w
-        return check_array(X, "X", shape=(None, self.n_params)) @ w
+        return self._new_inputs(X, self.n_params) @ w
 
 
 # ---------------------------------------------------------------------------------
@@ -286,41 +356,46 @@ class QuadraticModel(_SquaredLossModel):
     """
 
     def __init__(self, J: Any, H: Any, f0: Any = None, w0: Any = None, y: Any = None):
-        J = check_array(J, "J")
+        xp, _ = self._set_namespace(J, H, f0, w0, y)
+        ax = None if xp is np else xp
+        J = check_array(J, "J", xp=ax)
         if J.ndim == 1:
             J = J[None, :]
         if J.ndim != 2:
-            raise ValueError(f"J must be 1- or 2-dimensional, got shape {J.shape}.")
-        self.J = np.asarray(J, dtype=np.float64)
+            raise ValueError(f"J must be 1- or 2-dimensional, got shape {tuple(J.shape)}.")
+        self.J = self._float(J)
         self.n_samples, self.n_params = self.J.shape
         n, p = self.J.shape
-        H = np.asarray(check_array(H, "H"), dtype=np.float64)
-        if H.shape == (p, p):
+        H = self._float(check_array(H, "H", xp=ax))
+        if tuple(H.shape) == (p, p):
             self._shared = True
-        elif H.shape == (n, p, p):
+        elif tuple(H.shape) == (n, p, p):
             self._shared = False
         else:
             raise ValueError(
-                f"H must have shape ({p}, {p}) or ({n}, {p}, {p}) to match J, got {H.shape}."
+                f"H must have shape ({p}, {p}) or ({n}, {p}, {p}) to match J, "
+                f"got {tuple(H.shape)}."
             )
         self.H = H
-        self.f0 = (np.zeros(n) if f0 is None
-                   else np.asarray(check_array(f0, "f0", shape=(n,)), dtype=np.float64))
-        self.w0 = (np.zeros(p) if w0 is None
-                   else np.asarray(check_array(w0, "w0", shape=(p,)), dtype=np.float64))
-        self.y = (np.zeros(n) if y is None
-                  else np.asarray(check_array(y, "y", shape=(n,)), dtype=np.float64))
+        self.f0 = (self._zeros(n) if f0 is None
+                   else self._float(check_array(f0, "f0", shape=(n,), xp=ax)))
+        self.w0 = (self._zeros(p) if w0 is None
+                   else self._float(check_array(w0, "w0", shape=(p,), xp=ax)))
+        self.y = (self._zeros(n) if y is None
+                  else self._float(check_array(y, "y", shape=(n,), xp=ax)))
 
     def _H(self, idx):
-        return self.H if self._shared or idx is None else self.H[idx]
+        return self.H if self._shared or idx is None else self._take(self.H, idx)
 
     def _rows(self, A, idx):
-        return A if idx is None else A[idx]
+        return self._take(A, idx)
 
     def _Hd(self, d, idx):
         """``H_i d`` for every selected sample: shape (p,) if shared else (b, p)."""
         H = self._H(idx)
-        return H @ d if self._shared else np.einsum("ipq,q->ip", H, d)
+        if self._shared:
+            return H @ d
+        return np.einsum("ipq,q->ip", H, d) if self._xp is np else H @ d
 
     def _forward(self, w, idx):
         d = w - self.w0
@@ -337,12 +412,14 @@ class QuadraticModel(_SquaredLossModel):
         d = w - self.w0
         Hd = self._Hd(d, idx)
         out = self._rows(self.J, idx).T @ u
-        return out + (np.sum(u) * Hd if self._shared else Hd.T @ u)
+        return out + (self._xp.sum(u) * Hd if self._shared else Hd.T @ u)
 
     def _curvature(self, w, u, v, idx):
         if self._shared:
-            return np.sum(u) * (self.H @ v)
-        return np.einsum("i,ipq,q->p", u, self._H(idx), v)
+            return self._xp.sum(u) * (self.H @ v)
+        if self._xp is np:
+            return np.einsum("i,ipq,q->p", u, self._H(idx), v)
+        return u @ (self._H(idx) @ v)
 
     def _predict(self, w, X):
         if X is not None:
@@ -432,18 +509,18 @@ class UVModel(_SquaredLossModel):
     """
 
     def __init__(self, X: Any, y: Any, width: int):
-        self.X, self.y = _data(X, y)
+        self.X, self.y = _data(self, X, y)
         self.width = check_scalar(width, "width", kind=int, low=1)
         self.n_samples, self.n_features = self.X.shape
         self.n_params = self.width * (self.n_features + 1)
-        self._s = 1.0 / np.sqrt(self.width)
+        self._s = 1.0 / math.sqrt(self.width)
 
     def _split(self, w):
         m, d = self.width, self.n_features
-        return w[: m * d].reshape(m, d), w[m * d :]
+        return nsp.reshape(self._xp, w[: m * d], (m, d)), w[m * d :]
 
     def _rows(self, idx):
-        return self.X if idx is None else self.X[idx]
+        return self._take(self.X, idx)
 
     def _forward(self, w, idx):
         U, v = self._split(w)
@@ -458,21 +535,21 @@ class UVModel(_SquaredLossModel):
     def _vjp(self, w, u, idx):
         U, v = self._split(w)
         c = self._rows(idx).T @ u
-        return self._s * np.concatenate([np.outer(v, c).ravel(), U @ c])
+        return self._s * nsp.concat(self._xp, [_outer(self._xp, v, c), U @ c])
 
     def _curvature(self, w, u, dw, idx):
         dU, dv = self._split(dw)
         c = self._rows(idx).T @ u
-        return self._s * np.concatenate([np.outer(dv, c).ravel(), dU @ c])
+        return self._s * nsp.concat(self._xp, [_outer(self._xp, dv, c), dU @ c])
 
     def ntk(self, w: Any) -> float:
         """``‖∇f‖²`` summed over samples divided by ``n``: the NTK's trace over ``n``."""
         w = self._check_w(w)
         J = self.jacobian(w)
-        return float(np.sum(J * J)) / self.n_samples
+        return float(self._xp.sum(J * J)) / self.n_samples
 
     def _predict(self, w, X):
-        X = self.X if X is None else check_array(X, "X", shape=(None, self.n_features))
+        X = self.X if X is None else self._new_inputs(X, self.n_features)
         U, v = self._split(w)
         return self._s * ((X @ U.T) @ v)
 
@@ -505,12 +582,12 @@ class DiagonalLinearNetwork(_SquaredLossModel):
     """
 
     def __init__(self, X: Any, y: Any):
-        self.X, self.y = _data(X, y)
+        self.X, self.y = _data(self, X, y)
         self.n_samples, self.n_features = self.X.shape
         self.n_params = 2 * self.n_features
 
     def _rows(self, idx):
-        return self.X if idx is None else self.X[idx]
+        return self._take(self.X, idx)
 
     def _split(self, w):
         d = self.n_features
@@ -533,22 +610,22 @@ class DiagonalLinearNetwork(_SquaredLossModel):
     def _vjp(self, w, c, idx):
         u, v = self._split(w)
         g = self._rows(idx).T @ c
-        return np.concatenate([g * v, g * u])
+        return nsp.concat(self._xp, [g * v, g * u])
 
     def _curvature(self, w, c, dw, idx):
         du, dv = self._split(dw)
         g = self._rows(idx).T @ c
-        return np.concatenate([g * dv, g * du])
+        return nsp.concat(self._xp, [g * dv, g * du])
 
     def _predict(self, w, X):
-        X = self.X if X is None else check_array(X, "X", shape=(None, self.n_features))
+        X = self.X if X is None else self._new_inputs(X, self.n_features)
         u, v = self._split(w)
         return X @ (u * v)
 
     def init_params(self, random_state: Any = None, scale: float = 1.0) -> np.ndarray:
         """``u = v = scale`` (the deterministic small-initialization of the literature)."""
         scale = check_scalar(scale, "scale", low=0.0)
-        return np.full(self.n_params, scale)
+        return self._to_model(np.full(self.n_params, scale))
 
 
 # ---------------------------------------------------------------------------------
@@ -581,42 +658,43 @@ class TwoLayerNetwork(_SquaredLossModel):
     """
 
     def __init__(self, X: Any, y: Any, width: int, activation: str = "tanh"):
-        self.X, self.y = _data(X, y)
+        self.X, self.y = _data(self, X, y)
         self.width = check_scalar(width, "width", kind=int, low=1)
         if activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {_ACTIVATIONS}; got {activation!r}.")
         self.activation = activation
         self.n_samples, self.n_features = self.X.shape
         self.n_params = self.width * (self.n_features + 1)
-        self._s = 1.0 / np.sqrt(self.width)
+        self._s = 1.0 / math.sqrt(self.width)
 
     def _split(self, w):
         m, d = self.width, self.n_features
-        return w[: m * d].reshape(m, d), w[m * d :]
+        return nsp.reshape(self._xp, w[: m * d], (m, d)), w[m * d :]
 
     def _rows(self, idx):
-        return self.X if idx is None else self.X[idx]
+        return self._take(self.X, idx)
 
     def _act(self, Z, order=0):
+        xp = self._xp
         if self.activation == "tanh":
-            T = np.tanh(Z)
+            T = xp.tanh(Z)
             if order == 0:
                 return T
             if order == 1:
                 return 1.0 - T * T
             return -2.0 * T * (1.0 - T * T)
         if order == 0:
-            return np.maximum(Z, 0.0)
+            return np.maximum(Z, 0.0) if xp is np else xp.maximum(Z, xp.zeros_like(Z))
         if order == 1:
-            return (Z > 0).astype(np.float64)
-        return np.zeros_like(Z)
+            return xp.astype(Z > 0, xp.float64)
+        return xp.zeros_like(Z)
 
     def _features(self, w, idx):
         """``X``, ``σ(XWᵀ)``, ``σ'(XWᵀ)``, ``σ''(XWᵀ)`` at ``w``; the last full-batch
         evaluation is cached, so a Hessian-vector product at a fixed ``w`` (as in a
         Lanczos run) evaluates the activations once, not five times."""
         cache = getattr(self, "_cache", None)
-        if idx is None and cache is not None and np.array_equal(cache[0], w):
+        if idx is None and cache is not None and _same(self._xp, cache[0], w):
             return cache[1]
         W, _ = self._split(w)
         X = self._rows(idx)
@@ -624,7 +702,7 @@ class TwoLayerNetwork(_SquaredLossModel):
         S2 = None if self.activation == "relu" else self._act(Z, 2)
         out = (X, self._act(Z), self._act(Z, 1), S2)
         if idx is None:
-            self._cache = (w.copy(), out)
+            self._cache = (nsp.copy(self._xp, w), out)
         return out
 
     def _forward(self, w, idx):
@@ -641,7 +719,7 @@ class TwoLayerNetwork(_SquaredLossModel):
         _, a = self._split(w)
         X, S0, S1, _ = self._features(w, idx)
         gW = ((S1 * c[:, None]) * a[None, :]).T @ X
-        return self._s * np.concatenate([gW.ravel(), S0.T @ c])
+        return self._s * nsp.concat(self._xp, [nsp.flat(self._xp, gW), S0.T @ c])
 
     def _curvature(self, w, c, dw, idx):
         _, a = self._split(w)
@@ -649,14 +727,15 @@ class TwoLayerNetwork(_SquaredLossModel):
         X, _, S1, S2 = self._features(w, idx)
         dZ = X @ dW.T
         S1c = S1 * c[:, None]
-        ga = (S1c * dZ).sum(axis=0)
+        P = S1c * dZ
+        ga = P.sum(axis=0) if self._xp is np else self._xp.sum(P, axis=0)
         inner = S1c * da[None, :]
         if self.activation != "relu":
             inner = inner + S2 * dZ * c[:, None] * a[None, :]
-        return self._s * np.concatenate([(inner.T @ X).ravel(), ga])
+        return self._s * nsp.concat(self._xp, [nsp.flat(self._xp, inner.T @ X), ga])
 
     def _predict(self, w, X):
-        X = self.X if X is None else check_array(X, "X", shape=(None, self.n_features))
+        X = self.X if X is None else self._new_inputs(X, self.n_features)
         W, a = self._split(w)
         return self._s * (self._act(X @ W.T) @ a)
 
@@ -667,7 +746,7 @@ class TwoLayerNetwork(_SquaredLossModel):
         rng = check_random_state(random_state)
         W = rng.standard_normal((self.width, self.n_features)) / np.sqrt(self.n_features)
         a = rng.standard_normal(self.width)
-        return scale * np.concatenate([W.ravel(), a])
+        return self._to_model(scale * np.concatenate([W.ravel(), a]))
 
 
 class TwoLayerReLU(TwoLayerNetwork):
@@ -727,12 +806,14 @@ class MatrixSensing(_SquaredLossModel):
     """
 
     def __init__(self, M: Any, rank: int, *, symmetric: bool = True, A: Any = None):
-        M = np.asarray(check_array(M, "M", ndim=2), dtype=np.float64)
+        xp, _ = self._set_namespace(M, A)
+        ax = None if xp is np else xp
+        M = self._float(check_array(M, "M", ndim=2, xp=ax))
         self.rank = check_scalar(rank, "rank", kind=int, low=1)
         self.symmetric = bool(symmetric)
         self.d1, self.d2 = M.shape
         if self.symmetric:
-            if self.d1 != self.d2 or not np.allclose(M, M.T):
+            if self.d1 != self.d2 or not np.allclose(nsp.host(M), nsp.host(M).T):
                 raise ValueError("M must be a symmetric matrix when symmetric=True.")
             self.n_params = self.d1 * self.rank
         else:
@@ -743,38 +824,40 @@ class MatrixSensing(_SquaredLossModel):
             self._mean = False
             self.supports_batches = False
             self.n_samples = self.d1 * self.d2
-            self.y = M.ravel().copy()
+            self.y = nsp.copy(xp, nsp.flat(xp, M))
         else:
-            A = np.asarray(check_array(A, "A", ndim=3), dtype=np.float64)
-            if A.shape[1:] != M.shape:
-                raise ValueError(f"A must have shape (m, {self.d1}, {self.d2}), got {A.shape}.")
+            A = self._float(check_array(A, "A", ndim=3, xp=ax))
+            if tuple(A.shape[1:]) != tuple(M.shape):
+                raise ValueError(f"A must have shape (m, {self.d1}, {self.d2}), "
+                                 f"got {tuple(A.shape)}.")
             self.A = A
-            self._Aflat = A.reshape(A.shape[0], -1)
+            self._Aflat = nsp.reshape(xp, A, (A.shape[0], -1))
             self.n_samples = A.shape[0]
-            self.y = self._Aflat @ M.ravel()
+            self.y = self._Aflat @ nsp.flat(xp, M)
 
     # measurement operator and its adjoint
     def _meas(self, P, idx):
         if self.A is None:
-            return P.ravel()
-        A = self._Aflat if idx is None else self._Aflat[idx]
-        return A @ P.ravel()
+            return nsp.flat(self._xp, P)
+        A = self._take(self._Aflat, idx)
+        return A @ nsp.flat(self._xp, P)
 
     def _adj(self, u, idx):
         if self.A is None:
-            return u.reshape(self.d1, self.d2)
-        A = self._Aflat if idx is None else self._Aflat[idx]
-        return (A.T @ u).reshape(self.d1, self.d2)
+            return nsp.reshape(self._xp, u, (self.d1, self.d2))
+        A = self._take(self._Aflat, idx)
+        return nsp.reshape(self._xp, A.T @ u, (self.d1, self.d2))
 
     def factors(self, w: Any):
         """``X`` (symmetric) or ``(F, G)`` (asymmetric) as matrices (views of ``w``)."""
         return self._factors(self._check_w(w))
 
     def _factors(self, w):
-        k = self.rank
+        k, xp = self.rank, self._xp
         if self.symmetric:
-            return w.reshape(self.d1, k)
-        return w[: self.d1 * k].reshape(self.d1, k), w[self.d1 * k :].reshape(self.d2, k)
+            return nsp.reshape(xp, w, (self.d1, k))
+        return (nsp.reshape(xp, w[: self.d1 * k], (self.d1, k)),
+                nsp.reshape(xp, w[self.d1 * k :], (self.d2, k)))
 
     def _matrix(self, w):
         if self.symmetric:
@@ -795,18 +878,18 @@ class MatrixSensing(_SquaredLossModel):
         return self._meas(dF @ G.T + F @ dG.T, idx)
 
     def _vjp(self, w, u, idx):
-        S = self._adj(u, idx)
+        S, xp = self._adj(u, idx), self._xp
         if self.symmetric:
-            return ((S + S.T) @ self._factors(w)).ravel()
+            return nsp.flat(xp, (S + S.T) @ self._factors(w))
         F, G = self._factors(w)
-        return np.concatenate([(S @ G).ravel(), (S.T @ F).ravel()])
+        return nsp.concat(xp, [nsp.flat(xp, S @ G), nsp.flat(xp, S.T @ F)])
 
     def _curvature(self, w, u, dw, idx):
-        S = self._adj(u, idx)
+        S, xp = self._adj(u, idx), self._xp
         if self.symmetric:
-            return ((S + S.T) @ self._factors(dw)).ravel()
+            return nsp.flat(xp, (S + S.T) @ self._factors(dw))
         dF, dG = self._factors(dw)
-        return np.concatenate([(S @ dG).ravel(), (S.T @ dF).ravel()])
+        return nsp.concat(xp, [nsp.flat(xp, S @ dG), nsp.flat(xp, S.T @ dF)])
 
     def _predict(self, w, X):
         if X is not None:
@@ -815,23 +898,27 @@ class MatrixSensing(_SquaredLossModel):
 
     def distance(self, w: Any) -> float:
         """``‖P(w) - M‖_F``, the recovery error."""
-        return float(np.linalg.norm(self._matrix(self._check_w(w)) - self.M))
+        D = self._matrix(self._check_w(w)) - self.M
+        if self._xp is np:
+            return float(np.linalg.norm(D))
+        return float(self._xp.linalg.matrix_norm(D))
 
     def precondition(self, w: Any, g: Any, damping: float = 0.0) -> np.ndarray:
         """ScaledGD's preconditioned direction: each factor's gradient times
         ``(OᵀO + λI)⁻¹``, ``O`` the other factor (``X`` itself when symmetric)."""
         w = self._check_w(w)
         g = self._check_w(g, "g")
-        eye = damping * np.eye(self.rank)
+        xp = self._xp
+        eye = damping * self._eye(self.rank)
         if self.symmetric:
             X = self._factors(w)
             gX = self._factors(g)
-            return np.linalg.solve(X.T @ X + eye, gX.T).T.ravel()
+            return nsp.flat(xp, xp.linalg.solve(X.T @ X + eye, gX.T).T)
         F, G = self._factors(w)
         gF, gG = self._factors(g)
-        pF = np.linalg.solve(G.T @ G + eye, gF.T).T
-        pG = np.linalg.solve(F.T @ F + eye, gG.T).T
-        return np.concatenate([pF.ravel(), pG.ravel()])
+        pF = xp.linalg.solve(G.T @ G + eye, gF.T).T
+        pG = xp.linalg.solve(F.T @ F + eye, gG.T).T
+        return nsp.concat(xp, [nsp.flat(xp, pF), nsp.flat(xp, pG)])
 
 
 # ---------------------------------------------------------------------------------
@@ -861,9 +948,11 @@ class LogisticRegression(Model):
     """
 
     def __init__(self, X: Any, y: Any):
-        X = np.asarray(check_array(X, "X", ndim=2), dtype=np.float64)
-        y = np.asarray(check_array(y, "y", shape=(X.shape[0],)), dtype=np.float64)
-        labels = set(np.unique(y).tolist())
+        xp, _ = self._set_namespace(X, y)
+        ax = None if xp is np else xp
+        X = self._float(check_array(X, "X", ndim=2, xp=ax))
+        y = self._float(check_array(y, "y", shape=(X.shape[0],), xp=ax))
+        labels = set(np.unique(nsp.host(y)).tolist())
         if labels <= {0.0, 1.0}:
             y = 2.0 * y - 1.0
         elif not labels <= {-1.0, 1.0}:
@@ -872,7 +961,7 @@ class LogisticRegression(Model):
         self.n_samples, self.n_params = X.shape
 
     def _rows(self, idx):
-        return (self.X, self.y) if idx is None else (self.X[idx], self.y[idx])
+        return self._take(self.X, idx), self._take(self.y, idx)
 
     def margins(self, w: Any) -> np.ndarray:
         """``y_i x_iᵀθ``: positive where a sample is classified correctly."""
@@ -880,15 +969,15 @@ class LogisticRegression(Model):
 
     def _loss(self, w, idx):
         X, y = self._rows(idx)
-        return float(np.mean(np.logaddexp(0.0, -y * (X @ w))))
+        return float(self._xp.mean(nsp.softplus_neg(self._xp, y * (X @ w))))
 
     def _grad(self, w, idx):
         X, y = self._rows(idx)
-        return -(X.T @ (y * expit(-y * (X @ w)))) / X.shape[0]
+        return -(X.T @ (y * nsp.expit(self._xp, -y * (X @ w)))) / X.shape[0]
 
     def _hvp(self, w, v, idx):
         X, _ = self._rows(idx)
-        s = expit(X @ w)
+        s = nsp.expit(self._xp, X @ w)
         return X.T @ (s * (1.0 - s) * (X @ v)) / X.shape[0]
 
     def _jvp(self, w, v, idx):
@@ -898,15 +987,15 @@ class LogisticRegression(Model):
         return self._rows(idx)[0].T @ u
 
     def _predict(self, w, X):
-        X = self.X if X is None else check_array(X, "X", shape=(None, self.n_params))
+        X = self.X if X is None else self._new_inputs(X, self.n_params)
         return X @ w
 
     def _per_sample_grads(self, w):
-        return -(self.y * expit(-self.y * (self.X @ w)))[:, None] * self.X
+        return -(self.y * nsp.expit(self._xp, -self.y * (self.X @ w)))[:, None] * self.X
 
     def normalizer(self, w: Any) -> float:
         """``mean_i σ(-y_i x_iᵀθ)``: the step scale of normalized LR+GD (Tyurin)."""
-        return float(np.mean(expit(-self.margins(w))))
+        return float(self._xp.mean(nsp.expit(self._xp, -self.margins(w))))
 
 
 class SoftmaxRegression(Model):
@@ -933,8 +1022,9 @@ class SoftmaxRegression(Model):
     """
 
     def __init__(self, X: Any, y: Any, n_classes: int | None = None):
-        X = np.asarray(check_array(X, "X", ndim=2), dtype=np.float64)
-        y = np.asarray(y)
+        xp, _ = self._set_namespace(X, y)
+        X = self._float(check_array(X, "X", ndim=2, xp=None if xp is np else xp))
+        y = np.asarray(nsp.host(y))
         if y.shape != (X.shape[0],):
             raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}.")
         if y.dtype.kind not in "iu" and not (
@@ -949,56 +1039,62 @@ class SoftmaxRegression(Model):
         self.n_classes = check_scalar(n_classes, "n_classes", kind=int, low=2)
         if y.max() >= self.n_classes:
             raise ValueError(f"y holds a label >= n_classes={self.n_classes}.")
-        self.X, self.y = X, y
         self.n_samples, self.n_features = X.shape
         self.n_outputs = self.n_classes
         self.n_params = self.n_features * self.n_classes
-        self._Y = np.eye(self.n_classes)[y]
+        Y = np.eye(self.n_classes)[y]
+        if xp is not np:
+            y = xp.asarray(y, device=self._device)
+            Y = self._to_model(Y)
+        self.X, self.y, self._Y = X, y, Y
 
     def _rows(self, idx):
         if idx is None:
             return self.X, self.y, self._Y
-        return self.X[idx], self.y[idx], self._Y[idx]
+        return self._take(self.X, idx), self._take(self.y, idx), self._take(self._Y, idx)
 
     def _W(self, w):
-        return w.reshape(self.n_features, self.n_classes)
+        return nsp.reshape(self._xp, w, (self.n_features, self.n_classes))
 
-    @staticmethod
-    def _softmax(Z):
-        E = np.exp(Z - Z.max(axis=1, keepdims=True))
-        return E / E.sum(axis=1, keepdims=True)
+    def _softmax(self, Z):
+        xp = self._xp
+        E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
+        return E / xp.sum(E, axis=1, keepdims=True)
 
     def _loss(self, w, idx):
-        X, y, _ = self._rows(idx)
+        xp = self._xp
+        X, y, Y = self._rows(idx)
         Z = X @ self._W(w)
-        zmax = Z.max(axis=1)
-        lse = zmax + np.log(np.exp(Z - zmax[:, None]).sum(axis=1))
-        return float(np.mean(lse - Z[np.arange(len(y)), y]))
+        zmax = xp.max(Z, axis=1)
+        lse = zmax + xp.log(xp.sum(xp.exp(Z - zmax[:, None]), axis=1))
+        if xp is np:
+            return float(np.mean(lse - Z[np.arange(len(y)), y]))
+        return float(xp.mean(lse - xp.sum(Z * Y, axis=1)))
 
     def _grad(self, w, idx):
         X, _, Y = self._rows(idx)
         P = self._softmax(X @ self._W(w))
-        return (X.T @ (P - Y)).ravel() / X.shape[0]
+        return nsp.flat(self._xp, X.T @ (P - Y)) / X.shape[0]
 
     def _hvp(self, w, v, idx):
         X, _, _ = self._rows(idx)
         P = self._softmax(X @ self._W(w))
         dZ = X @ self._W(v)
-        dP = P * (dZ - np.sum(P * dZ, axis=1, keepdims=True))
-        return (X.T @ dP).ravel() / X.shape[0]
+        dP = P * (dZ - self._xp.sum(P * dZ, axis=1, keepdims=True))
+        return nsp.flat(self._xp, X.T @ dP) / X.shape[0]
 
     def _jvp(self, w, v, idx):
         return self._rows(idx)[0] @ self._W(v)
 
     def _vjp(self, w, u, idx):
-        X = self._rows(idx)[0]
-        return (X.T @ np.asarray(u).reshape(X.shape[0], self.n_classes)).ravel()
+        X, xp = self._rows(idx)[0], self._xp
+        return nsp.flat(xp, X.T @ nsp.reshape(xp, u, (X.shape[0], self.n_classes)))
 
     def _predict(self, w, X):
-        X = self.X if X is None else check_array(X, "X", shape=(None, self.n_features))
+        X = self.X if X is None else self._new_inputs(X, self.n_features)
         return X @ self._W(w)
 
     def _per_sample_grads(self, w):
         P = self._softmax(self.X @ self._W(w))
         G = self.X[:, :, None] * (P - self._Y)[:, None, :]
-        return G.reshape(self.n_samples, -1)
+        return nsp.reshape(self._xp, G, (self.n_samples, -1))

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from numlearn._validation import check_scalar
+from numlearn.dynamics import _namespace as nsp
 
 __all__ = ["Optimizer", "GD", "SGD", "NormalizedGD", "ScaledGD", "SafeStepGD", "PerpGrad"]
 
@@ -119,13 +120,14 @@ class NormalizedGD(Optimizer):
         self.lr = check_scalar(lr, "lr", low=0.0, include_low=False)
 
     def step(self, model, w, rng):
+        xp, _ = nsp.namespace_of(w)
         g = model.grad(w)
         if callable(getattr(model, "normalizer", None)):
             scale = model.normalizer(w)
         else:
-            scale = float(np.linalg.norm(g))
+            scale = nsp.norm(xp, g)
         if scale == 0.0:
-            return w.copy(), 0.0
+            return nsp.copy(xp, w), 0.0
         step = self.lr / scale
         return w - step * g, step
 
@@ -171,8 +173,9 @@ class SafeStepGD(Optimizer):
     Along ``d = -∇L/‖∇L‖`` the logits move at rates ``a = J d`` (one JVP); the step
     length ``lr ‖∇L‖`` is capped at ``fraction · ρ`` with ``ρ`` the
     :func:`~numlearn.dynamics.softmax_radius` (Ghosts of Softmax, Sao 2026), which
-    keeps training stable through learning-rate spikes. Needs a model whose outputs are logits
-    (:class:`~numlearn.dynamics.SoftmaxRegression`, or
+    keeps training stable through learning-rate spikes (the radius is computed on the host
+    from the ``(n_samples, n_classes)`` logits and their rates). Needs a model whose outputs
+    are logits (:class:`~numlearn.dynamics.SoftmaxRegression`, or
     :class:`~numlearn.dynamics.LogisticRegression` whose output is the logit gap).
 
     Examples
@@ -194,13 +197,15 @@ class SafeStepGD(Optimizer):
     def step(self, model, w, rng):
         from numlearn.dynamics._tools import softmax_radius
 
+        xp, _ = nsp.namespace_of(w)
         g = model.grad(w)
-        gnorm = float(np.linalg.norm(g))
+        gnorm = nsp.norm(xp, g)
         if gnorm == 0.0:
-            return w.copy(), 0.0
+            return nsp.copy(xp, w), 0.0
         d = -g / gnorm
-        a = np.asarray(model.jvp(w, d))
-        z = np.asarray(model.predict(w))
+        # the radius is a small host-side computation on the (n_samples, n_classes) logits
+        a = np.asarray(nsp.host(model.jvp(w, d)))
+        z = np.asarray(nsp.host(model.predict(w)))
         if a.ndim == 1:  # binary: logit gaps against a zero reference class
             a = np.stack([a, np.zeros_like(a)], axis=1)
             z = np.stack([z, np.zeros_like(z)], axis=1)
@@ -233,12 +238,14 @@ class PerpGrad(Optimizer):
         self.lr = check_scalar(lr, "lr", low=0.0, include_low=False)
 
     def step(self, model, w, rng):
+        xp, _ = nsp.namespace_of(w)
         g = model.grad(w)
         ww = float(w @ w)
         if ww == 0.0:
             return w - self.lr * g, self.lr
         perp = g - (float(g @ w) / ww) * w
-        pn = float(np.linalg.norm(perp))
-        if pn <= 1e-14 * max(float(np.linalg.norm(g)), 1e-300):
-            return w.copy(), 0.0
-        return w - self.lr * (np.linalg.norm(g) / pn) * perp, self.lr
+        pn = nsp.norm(xp, perp)
+        gn = nsp.norm(xp, g)
+        if pn <= 1e-14 * max(gn, 1e-300):
+            return nsp.copy(xp, w), 0.0
+        return w - self.lr * (gn / pn) * perp, self.lr

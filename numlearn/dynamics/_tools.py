@@ -11,7 +11,14 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from numlearn._result import SolverResult, Status, make_result
-from numlearn._validation import check_array, check_option, check_scalar, check_vector
+from numlearn._validation import (
+    check_array,
+    check_option,
+    check_random_state,
+    check_scalar,
+    check_vector,
+)
+from numlearn.dynamics import _namespace as nsp
 from numlearn.dynamics._models import Model, _SquaredLossModel
 from numlearn.linalg import hutchinson_trace, lanczos_eigsh
 
@@ -36,32 +43,58 @@ def _check_model(model: Any, required=("loss", "grad", "hvp")) -> None:
         )
 
 
+def _model_xp(model):
+    """The array namespace of ``model``'s data (``np`` for NumPy models)."""
+    return getattr(model, "_xp", np)
+
+
 def _check_point(model, w, name="w"):
-    """A finite float64 parameter vector of length ``model.n_params``."""
-    return np.asarray(check_vector(w, name, model.n_params), dtype=np.float64)
+    """A finite float64 parameter vector of length ``model.n_params``, in the namespace
+    (and on the device) of the model's data."""
+    xp = _model_xp(model)
+    if xp is np:
+        return np.asarray(check_vector(w, name, model.n_params), dtype=np.float64)
+    w = model._float(w)
+    w = check_vector(w, name, model.n_params, xp=xp)
+    return xp.astype(w, xp.float64)
 
 
 def _top_eigenpairs(matvec, n, k, *, v0=None, tol=1e-10, ncv=None, maxiter=None,
-                    random_state=None, warn=True):
+                    random_state=None, warn=True, model=None):
     """Largest ``k`` eigenpairs (ascending) of a symmetric operator given by products.
 
     Uses :func:`~numlearn.linalg.lanczos_eigsh` (``which="LA"``); operators too small for
     Lanczos (``n <= k + 1``) are formed densely from ``n`` products.
-    Returns ``(eigenvalues, eigenvectors (n, k), n_matvec, converged)``.
+    Returns ``(eigenvalues, eigenvectors (n, k), n_matvec, converged)``. For a model of
+    another namespace than NumPy (``model``) the products and eigenvectors stay in that
+    namespace (the eigenvalues, ``k`` numbers, come back as a NumPy array); the random
+    start is drawn from ``random_state`` exactly as on the NumPy path.
     """
+    xp = np if model is None else _model_xp(model)
     if n <= k + 1:
-        eye = np.eye(n)
-        A = np.stack([matvec(eye[:, j]) for j in range(n)], axis=1)
-        vals, vecs = np.linalg.eigh(0.5 * (A + A.T))
-        return vals[-k:], vecs[:, -k:], n, True
+        if xp is np:
+            eye = np.eye(n)
+            A = np.stack([matvec(eye[:, j]) for j in range(n)], axis=1)
+            vals, vecs = np.linalg.eigh(0.5 * (A + A.T))
+            return vals[-k:], vecs[:, -k:], n, True
+        eye = model._eye(n)
+        A = xp.stack([matvec(eye[:, j]) for j in range(n)], axis=1)
+        vals, vecs = xp.linalg.eigh(0.5 * (A + A.T))
+        return np.asarray(nsp.host(vals[-k:])), vecs[:, -k:], n, True
     if ncv is not None:
         ncv = min(max(ncv, k + 1), n)
+    if xp is not np and v0 is None:  # lanczos_eigsh draws v0 the same way, on the host
+        random_state = check_random_state(random_state)
+        v0 = model._to_model(random_state.standard_normal(n))
     with warnings.catch_warnings():
         if not warn:
             warnings.simplefilter("ignore", ConvergenceWarning)
         res = lanczos_eigsh(matvec, n, k, which="LA", tol=tol, v0=v0, ncv=ncv,
                             maxiter=maxiter, random_state=random_state,
                             compute_residuals=False)
+    if xp is not np:
+        return (np.asarray(nsp.host(res.eigenvalues)), res.eigenvectors, res.n_matvec,
+                bool(res.converged))
     return (np.asarray(res.eigenvalues), np.asarray(res.eigenvectors), res.n_matvec,
             bool(res.converged))
 
@@ -103,7 +136,8 @@ def sharpness(
     -------
     result : SolverResult
         ``sharpness`` (float, the top eigenvalue), ``eigenvalues`` (ascending, shape
-        ``(k,)``), ``eigenvectors`` (``(n_params, k)``), ``n_hvp``, and ``converged`` /
+        ``(k,)``, a NumPy array), ``eigenvectors`` (``(n_params, k)``, in the namespace
+        of the model's data: CuPy for a CuPy model), ``n_hvp``, and ``converged`` /
         ``status`` / ``message`` (a :class:`~sklearn.exceptions.ConvergenceWarning` is
         emitted by Lanczos when it does not converge).
 
@@ -122,7 +156,7 @@ def sharpness(
         v0 = _check_point(model, v0, "v0")
     vals, vecs, n_hvp, converged = _top_eigenpairs(
         lambda v: model.hvp(w, v), model.n_params, k, v0=v0, tol=tol, ncv=ncv,
-        maxiter=maxiter, random_state=random_state,
+        maxiter=maxiter, random_state=random_state, model=model,
     )
     return make_result(
         status=Status.SUCCESS if converged else Status.MAX_ITER,
@@ -174,13 +208,19 @@ def hessian_trace(
     w = _check_point(model, w)
     method = check_option(method, "method", ("hutch++", "hutchinson"))
     p = model.n_params
+    xp = _model_xp(model)
     if exact:
-        eye = np.eye(p)
-        total = float(sum(model.hvp(w, eye[j])[j] for j in range(p)))
+        if xp is np:
+            eye = np.eye(p)
+            total = float(sum(model.hvp(w, eye[j])[j] for j in range(p)))
+        else:
+            eye = model._eye(p)
+            total = float(sum(float(model.hvp(w, eye[j, :])[j]) for j in range(p)))
         return make_result(status=Status.SUCCESS, n_iter=p, trace=total, std_error=0.0,
                            n_matvec=p, n_samples=p)
     return hutchinson_trace(lambda v: model.hvp(w, v), p, n_samples=n_samples,
-                            method=method, random_state=random_state)
+                            method=method, random_state=random_state,
+                            xp=None if xp is np else xp)
 
 
 def _output_scale(model) -> float:
@@ -227,7 +267,7 @@ def ntk_eigenvalue(
     scale = _output_scale(model)
     vals, vecs, n_mv, converged = _top_eigenpairs(
         lambda v: scale * model._vjp(w, model._jvp(w, v, None), None), model.n_params, 1,
-        v0=v0, tol=tol, ncv=ncv, random_state=random_state,
+        v0=v0, tol=tol, ncv=ncv, random_state=random_state, model=model,
     )
     return make_result(status=Status.SUCCESS if converged else Status.MAX_ITER,
                        n_iter=n_mv, eigenvalue=float(vals[-1]), eigenvector=vecs[:, -1],
@@ -286,6 +326,13 @@ def sgd_linear_stability(
         ``threshold`` (the largest stable ``η``), ``stable`` (``lr <= threshold``),
         ``lambda_max`` (``λ_max(C†D)``), ``p``, and ``hessian_eigenvalues``.
 
+    Notes
+    -----
+    This analysis runs on the host: it eigendecomposes the ``p × p`` mean Hessian and runs
+    Lanczos on a ``p²``-dimensional operator, so for a model of another array library
+    (CuPy) the per-sample Jacobian or Hessians are copied to NumPy first (``hessians``
+    given as CuPy arrays are copied too).
+
     References
     ----------
     .. [1] R. Mulayoff and T. Michaeli, "Exact mean square linear stability analysis for
@@ -312,11 +359,12 @@ def sgd_linear_stability(
             Jac = model.jacobian(w)
             if Jac.shape[0] != model.n_samples:
                 raise ValueError("hessians='auto' needs one scalar output per sample.")
-            G, rank_one = Jac, True
+            G, rank_one = np.asarray(nsp.host(Jac), dtype=np.float64), True
         else:
-            G = np.stack([model.hessian(w, batch=np.array([i])) for i in range(model.n_samples)])
+            G = np.stack([nsp.host(model.hessian(w, batch=np.array([i])))
+                          for i in range(model.n_samples)])
     else:
-        G = np.asarray(check_array(hessians, "hessians"), dtype=np.float64)
+        G = np.asarray(check_array(nsp.host(hessians), "hessians"), dtype=np.float64)
         if G.ndim == 2:
             rank_one = True
         elif G.ndim != 3 or G.shape[1] != G.shape[2]:
@@ -392,7 +440,8 @@ def softmax_radius(logit_jvp: Any, logits: Any = None) -> float:
     >>> bool(np.isclose(softmax_radius([0.0, 2.0], logits=[0.0, 3.0]), np.hypot(3, np.pi) / 2))
     True
     """
-    a = np.asarray(check_array(logit_jvp, "logit_jvp"), dtype=np.float64)
+    # a few numbers per sample: computed on the host (CuPy inputs are copied there)
+    a = np.asarray(check_array(nsp.host(logit_jvp), "logit_jvp"), dtype=np.float64)
     if a.ndim == 1:
         a = a[None, :]
     if a.ndim != 2 or a.shape[1] < 2:
@@ -405,7 +454,7 @@ def softmax_radius(logit_jvp: Any, logits: Any = None) -> float:
     if not np.any(moving):
         return math.inf
     if logits is not None and a.shape[1] == 2:
-        z = np.asarray(check_array(logits, "logits"), dtype=np.float64)
+        z = np.asarray(check_array(nsp.host(logits), "logits"), dtype=np.float64)
         z = z[None, :] if z.ndim == 1 else z
         if z.shape != a.shape:
             raise ValueError(f"logits must have shape {a.shape}, got {np.shape(logits)}.")
@@ -429,8 +478,12 @@ def stablemax(x: Any, axis: int = -1) -> np.ndarray:
     array([0.28571429, 0.57142857, 0.14285714])
     """
     x = check_array(x, "x")
-    s = np.where(x >= 0, x + 1.0, 1.0 / (1.0 - np.minimum(x, 0.0)))
-    return s / np.sum(s, axis=axis, keepdims=True)
+    xp, _ = nsp.namespace_of(x)
+    if xp is np:
+        s = np.where(x >= 0, x + 1.0, 1.0 / (1.0 - np.minimum(x, 0.0)))
+        return s / np.sum(s, axis=axis, keepdims=True)
+    s = xp.where(x >= 0, x + 1.0, 1.0 / (1.0 - xp.minimum(x, xp.zeros_like(x))))
+    return s / xp.sum(s, axis=axis, keepdims=True)
 
 
 def softmax_collapse_fraction(logits: Any, axis: int = -1) -> float:
@@ -465,6 +518,11 @@ def softmax_collapse_fraction(logits: Any, axis: int = -1) -> float:
     z = check_array(logits, "logits")
     if z.ndim < 1 or z.shape[axis] < 2:
         raise ValueError("logits must have at least two classes along axis.")
-    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
-    total = np.sum(e, axis=axis, dtype=z.dtype)
-    return float(np.mean(total == np.asarray(1, dtype=z.dtype)))
+    xp, _ = nsp.namespace_of(z)
+    if xp is np:
+        e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+        total = np.sum(e, axis=axis, dtype=z.dtype)
+        return float(np.mean(total == np.asarray(1, dtype=z.dtype)))
+    e = xp.exp(z - xp.max(z, axis=axis, keepdims=True))
+    total = xp.sum(e, axis=axis, dtype=z.dtype)
+    return float(xp.mean(xp.astype(total == 1.0, xp.float64)))

@@ -13,6 +13,7 @@ import numpy as np
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import check_callable, check_random_state, check_scalar
+from numlearn.dynamics import _namespace as nsp
 from numlearn.dynamics._optimizers import Optimizer
 from numlearn.dynamics._tools import (
     _check_model,
@@ -237,7 +238,10 @@ def train(
     model : Model
         A :mod:`numlearn.dynamics` model.
     w0 : array of shape (n_params,)
-        Starting parameters (not modified).
+        Starting parameters (not modified), in the namespace of the model's data (a CuPy
+        array for a model built from CuPy arrays: the whole run, Hessian-vector products,
+        Lanczos and Hutchinson included, then stays on the GPU; ``w`` is returned there and
+        the recorded series are NumPy arrays).
     optimizer : Optimizer
         :class:`GD`, :class:`SGD`, :class:`NormalizedGD`, :class:`ScaledGD`,
         :class:`SafeStepGD`, :class:`PerpGrad` or any object with ``step``.
@@ -289,7 +293,9 @@ def train(
         raise TypeError(f"optimizer must have a step method, got {type(optimizer).__name__}.")
     if hasattr(optimizer, "check_model"):
         optimizer.check_model(model)
-    w = np.array(_check_point(model, w0, "w0"), dtype=np.float64)
+    w = _check_point(model, w0, "w0")
+    xp = getattr(model, "_xp", np)
+    w = np.array(w, dtype=np.float64) if xp is np else nsp.copy(xp, w)
     n_steps = check_scalar(n_steps, "n_steps", kind=int, low=0)
     every = check_scalar(every, "every", kind=int, low=1)
     if isinstance(track, str):
@@ -320,7 +326,7 @@ def train(
         """Record at step ``t``; return True if the run has diverged."""
         nonlocal loss0
         with np.errstate(over="ignore", invalid="ignore"):
-            loss = model.loss(w) if np.all(np.isfinite(w)) else math.nan
+            loss = model.loss(w) if nsp.all_finite(xp, w) else math.nan
         if loss0 is None:
             loss0 = loss
         bad = (not math.isfinite(loss)) or loss > divergence_threshold * max(
@@ -332,24 +338,24 @@ def train(
             if "sharpness" in track:
                 vals, vecs, n_mv, _ = _top_eigenpairs(
                     lambda v: model.hvp(w, v), p, 1, v0=state["v_sharp"], tol=sharpness_tol,
-                    ncv=ncv, random_state=rng, warn=False)
-                state["v_sharp"] = vecs[:, -1].copy()
+                    ncv=ncv, random_state=rng, warn=False, model=model)
+                state["v_sharp"] = nsp.copy(xp, vecs[:, -1])
                 state["n_hvp"] += n_mv
                 hvps.append(n_mv)
                 values["sharpness"] = float(vals[-1])
             if "trace" in track:
                 values["trace"] = hutchinson_trace(
                     lambda v: model.hvp(w, v), p, n_samples=trace_samples,
-                    method="hutch++", random_state=rng).trace
+                    method="hutch++", random_state=rng, xp=None if xp is np else xp).trace
             if "ntk" in track:
                 vals, vecs, _, _ = _top_eigenpairs(
                     lambda v: scale * model._vjp(w, model._jvp(w, v, None), None), p, 1,
                     v0=state["v_ntk"], tol=sharpness_tol, ncv=ncv, random_state=rng,
-                    warn=False)
-                state["v_ntk"] = vecs[:, -1].copy()
+                    warn=False, model=model)
+                state["v_ntk"] = nsp.copy(xp, vecs[:, -1])
                 values["ntk"] = float(vals[-1])
         if "param_norm" in track:
-            values["param_norm"] = float(np.linalg.norm(w))
+            values["param_norm"] = nsp.norm(xp, w)
         if "step_size" in track:
             values["step_size"] = step_size
         for name, value in values.items():
@@ -368,7 +374,7 @@ def train(
                 break
             pending = len(steps) - 1
             if callback is not None:
-                info = SolverResult(step=t, w=w.copy(),
+                info = SolverResult(step=t, w=nsp.copy(xp, w),
                                     **{k: records[k][-1] for k in _TRACKABLE if k in track
                                        or k == "loss"})
                 try:
@@ -383,9 +389,9 @@ def train(
         if pending is not None and "step_size" in track:
             records["step_size"][pending] = float(step_size)
             pending = None
-        w = np.asarray(w_next, dtype=np.float64)
+        w = nsp.as_float(w_next, xp, getattr(model, "_device", None))
         t += 1
-        if not np.all(np.isfinite(w)):
+        if not nsp.all_finite(xp, w):
             record(t, math.nan)
             status, divergence_step = Status.DIVERGED, t
             break

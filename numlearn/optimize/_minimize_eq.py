@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import NonlinearConstraint, OptimizeWarning
 
+from numlearn._backend import get_namespace, is_numpy_namespace
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
@@ -108,7 +109,8 @@ def minimize_eq(
     fun : callable
         ``fun(x) -> float``, the objective.
     x0 : array_like, shape (n,)
-        Starting point (not modified).
+        Starting point (not modified). An array of another array-API library than NumPy
+        (a CuPy array, ...) runs the whole method in that namespace (see Notes).
     jac : callable
         ``jac(x) -> ndarray (n,)``, the gradient of ``fun``.
     hess : callable, optional
@@ -210,6 +212,22 @@ def minimize_eq(
         If a function argument is not callable, neither ``hess`` nor ``hessp`` is given,
         or the constraints have no callable Jacobian.
 
+    Notes
+    -----
+    **Array API / GPU.** When ``x0`` (and ``lambda0``) are arrays of a namespace other than
+    NumPy (CuPy on a GPU, ``array_api_strict``), the iterates, KKT matrices, merit
+    function, line search and the rank / reduced-Hessian checks (``xp.linalg.svd``,
+    ``qr``, ``eigvalsh``) are computed in that namespace, in float64. The callables are
+    called with arrays of that namespace and should return arrays of it (NumPy arrays
+    are moved to ``x0``'s device; SciPy or ``cupyx`` sparse matrices are made dense, so
+    this path suits problems whose dense ``(n + m)²`` KKT matrix fits in memory).
+    ``sketch="direct"`` solves with ``xp.linalg.solve`` (the pseudo-inverse when ``G`` is
+    rank deficient); the sketches call :func:`~numlearn.linalg.sketch_and_project`,
+    which currently computes on the host (the KKT matrix is copied there once per inner
+    solve), so on a GPU ``"direct"`` is the fast choice. ``x`` and ``v`` are returned in
+    ``x0``'s namespace and device, the other diagnostics as Python floats; with the same
+    ``random_state`` the iterates equal those of the NumPy path up to rounding.
+
     References
     ----------
     .. [1] I. Hong, S. Na, M. W. Mahoney and M. Kolar, "Constrained optimization via
@@ -232,11 +250,37 @@ def minimize_eq(
     (True, True)
     >>> np.round(res.x, 6), np.round(res.v, 6)
     (array([-0.707107, -0.707107]), array([0.707107]))
+
+    With ``x0`` from another array-API library (``array_api_strict`` here; CuPy arrays run
+    on the GPU) the iteration runs in that library and ``x``, ``v`` are returned in it:
+
+    >>> import array_api_strict as xps
+    >>> cons = {"type": "eq", "fun": lambda x: xps.reshape(x @ x - 1.0, (1,)),
+    ...         "jac": lambda x: 2.0 * x[None, :],
+    ...         "hess": lambda x, v: 2.0 * v[0] * xps.eye(2, dtype=xps.float64)}
+    >>> res = minimize_eq(lambda x: x[0] + x[1], xps.asarray([-1.0, -0.5]),
+    ...                   jac=lambda x: xps.ones(2, dtype=xps.float64),
+    ...                   hess=lambda x: xps.zeros((2, 2), dtype=xps.float64),
+    ...                   constraints=cons, sketch="direct")
+    >>> type(res.x).__module__.split(".")[0], round(res.fun, 6)
+    ('array_api_strict', -1.414214)
     """
-    p = _validate(fun, x0, jac, hess, hessp, constraints, lambda0, sketch, block_size, tol,
-                  maxiter, superlinear, random_state, callback, options)
+    xp = _namespace(x0, lambda0)
     progress = Progress("minimize_eq", verbose, measure="KKT norm")
-    result = _solve(p, progress)
+    if xp is not None:  # CuPy, array_api_strict, ...: the generic array-API path
+        from numlearn.optimize._minimize_eq_array_api import (
+            solve_array_api,
+            validate_array_api,
+        )
+
+        p = validate_array_api(fun, x0, jac, hess, hessp, constraints, lambda0, sketch,
+                               block_size, tol, maxiter, superlinear, random_state,
+                               callback, options, xp)
+        result = solve_array_api(p, progress)
+    else:
+        p = _validate(fun, x0, jac, hess, hessp, constraints, lambda0, sketch, block_size,
+                      tol, maxiter, superlinear, random_state, callback, options)
+        result = _solve(p, progress)
     warn_if_not_converged(result, "minimize_eq")
     return result
 
@@ -244,6 +288,20 @@ def minimize_eq(
 # --------------------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------------------
+def _namespace(x0, lambda0):
+    """The array namespace of ``x0`` (and ``lambda0``) if it is not NumPy, else None."""
+    arrays = [a for a in (x0, lambda0) if hasattr(a, "__array_namespace__")]
+    if not arrays or all(isinstance(a, np.ndarray) for a in arrays):
+        return None
+    xp = get_namespace(*arrays)  # TypeError when they mix array libraries
+    if is_numpy_namespace(xp):
+        return None
+    if not hasattr(x0, "__array_namespace__"):
+        raise TypeError("x0 must be an array of the namespace of lambda0, got "
+                        f"{type(x0).__name__}.")
+    return xp
+
+
 def _validate(fun, x0, jac, hess, hessp, constraints, lambda0, sketch, block_size, tol,
               maxiter, superlinear, random_state, callback, options) -> dict:
     fun = check_callable(fun, "fun")
