@@ -143,6 +143,7 @@ def lanczos_eigsh(
     callback: Callable[[SolverResult], Any] | None = None,
     verbose: int = 0,
     compute_residuals: bool = True,
+    xp: Any = None,
 ) -> SolverResult:
     """Find ``k`` extreme eigenpairs of a symmetric operator with thick-restart Lanczos.
 
@@ -198,6 +199,11 @@ def lanczos_eigsh(
     compute_residuals : bool, default=True
         Spend ``k`` more products on the true residual norms of the returned pairs; turn
         off when only the pairs matter (e.g. tracking an eigenvalue every step).
+    xp : array namespace, optional
+        Namespace in which the basis lives and ``matvec`` is called (e.g. ``cupy``) when
+        neither ``matvec`` is an array nor ``v0`` is given. Defaults to the namespace of
+        ``v0`` or of an array ``matvec``, else NumPy. A random ``v0`` is drawn with NumPy
+        (the same stream whatever the namespace) and moved to it.
 
     Returns
     -------
@@ -307,13 +313,13 @@ def lanczos_eigsh(
     if v0 is not None:
         xp = get_namespace(v0) if dense is None else get_namespace(v0, dense)
         v0 = check_vector(v0, "v0", n, xp=xp)
-    else:
+    elif dense is not None or xp is None:
         xp = get_namespace(dense)
     if v0 is not None:
         dtype = v0.dtype
     else:
         dtype = xp.float64
-        like = dense if dense is not None else np.empty(0)
+        like = dense if dense is not None else xp.empty(0)
         v0 = xp.astype(to_device(rng.standard_normal(n), like), dtype)
     v0_norm = _norm(xp, v0)
     if v0_norm == 0.0:

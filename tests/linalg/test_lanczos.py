@@ -282,3 +282,23 @@ def test_compute_residuals_off_saves_k_products():
     assert off.n_matvec == on.n_matvec - 3
     np.testing.assert_array_equal(off.eigenvalues, on.eigenvalues)
     assert np.all(np.isnan(off.residual_norms)) and np.all(on.residual_norms < 1e-8)
+
+
+def test_callable_operator_in_another_namespace_via_xp():
+    # a matvec that only accepts array_api_strict vectors: xp= puts the start vector there,
+    # drawn from the same stream as on NumPy, so the run is the same
+    xps = pytest.importorskip("array_api_strict")
+    rng = np.random.default_rng(4)
+    B = rng.standard_normal((40, 40))
+    A = (B + B.T) / 2
+    A_x = xps.asarray(A)
+
+    def matvec(v):
+        assert type(v) is type(A_x)
+        return A_x @ v
+
+    ref = lanczos_eigsh(A, 40, k=2, random_state=0)
+    res = lanczos_eigsh(matvec, 40, k=2, random_state=0, xp=xps)
+    assert type(res.eigenvalues) is type(A_x)
+    assert res.n_matvec == ref.n_matvec
+    np.testing.assert_allclose(np.asarray(res.eigenvalues), ref.eigenvalues, rtol=1e-12)
