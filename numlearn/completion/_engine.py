@@ -142,6 +142,10 @@ class LocalEngine:
             "cols": split_layout(cols, 1, m, sketch_seed, sketch_size),
         }
 
+    def factor(self, F: np.ndarray) -> np.ndarray:
+        """A factor in the engine's array type (here: the NumPy array itself)."""
+        return F
+
     def stats(self, side: str) -> tuple[int, int, float]:
         parts = [block_stats(b) for b in self.sides[side]]
         return tuple(sum(p[i] for p in parts) for i in range(3))
@@ -203,6 +207,9 @@ class DaskEngine:
             futures = client.compute(groups)
             sides[side] = _flatten_block_futures(client, futures)
         return cls(client, sides, (m, n))
+
+    def factor(self, F: np.ndarray) -> np.ndarray:
+        return F
 
     def stats(self, side):
         parts = self.client.gather(self.client.map(block_stats, self.sides[side], pure=False))

@@ -10,7 +10,14 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from numlearn._backend import device_of, is_cupy_array, to_numpy
 from numlearn.completion._altmin_kernels import solve_rows_cholesky
+from numlearn.completion._array_api import (
+    ArrayObservations,
+    array_namespace_of,
+    make_engine,
+    observed_entries_array_api,
+)
 from numlearn.completion._observations import row_layout
 from numlearn.completion.altmin import altmin, predict_entries
 
@@ -45,6 +52,12 @@ class AltMinCompletion(TransformerMixin, BaseEstimator):
     ridge regression per row, "fold-in"), and the missing entries are filled with
     ``u_i · v_j``; observed entries are kept. So it works as an imputer inside a
     :class:`~sklearn.pipeline.Pipeline`, on new rows too.
+
+    ``X`` may be an array of another array library (CuPy on a GPU, with NaN for missing
+    entries, or a ``cupyx.scipy.sparse`` matrix): ``fit`` then runs
+    :func:`~numlearn.completion.altmin` there, ``U_`` and ``V_`` are arrays of that library
+    (in ``X``'s float dtype), and ``transform``/``predict`` return arrays of the library of
+    their input.
 
     Parameters
     ----------
@@ -115,7 +128,11 @@ class AltMinCompletion(TransformerMixin, BaseEstimator):
         return tags
 
     def _fit(self, X: Any, init: Any) -> AltMinCompletion:
-        rows, cols, values, shape = _observed_entries(X, min_samples=2, min_features=2)
+        xp = array_namespace_of(X)
+        if xp is None:
+            rows, cols, values, shape = _observed_entries(X, min_samples=2, min_features=2)
+        else:
+            rows, cols, values, shape = observed_entries_array_api(X, xp, 2, 2)
         result = altmin((rows, cols, values, shape), self.rank, reg=self.reg,
                         solver=self.solver, max_iter=self.max_iter, tol=self.tol, init=init,
                         random_state=self.random_state, return_history=True,
@@ -152,24 +169,61 @@ class AltMinCompletion(TransformerMixin, BaseEstimator):
         """Row factors of new rows from their observed entries against ``V_``."""
         layout = row_layout(rows, cols, values, n_rows)
         U = np.zeros((n_rows, self.rank))
-        reg = self.reg if self.reg > 0 else 1e-10 * float(np.mean(self.V_**2)) * len(self.V_)
-        singular = solve_rows_cholesky(layout.indptr, layout.indices, layout.values,
-                                       self.V_, reg, U)
+        V = np.ascontiguousarray(to_numpy(self.V_), dtype=np.float64)
+        reg = self.reg if self.reg > 0 else 1e-10 * float(np.mean(V**2)) * len(V)
+        singular = solve_rows_cholesky(layout.indptr, layout.indices, layout.values, V, reg, U)
         if singular:
             warnings.warn(f"{singular} rows could not be completed (no observed entries "
                           "informative enough); they are filled with zeros.", UserWarning,
                           stacklevel=3)
         return U
 
+    def _transform_array_api(self, X: Any, xp) -> Any:
+        """:meth:`transform` in the namespace ``xp`` of ``X`` (on its device)."""
+        rows, cols, values, shape = observed_entries_array_api(X, xp)
+        if shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {shape[1]} features, but AltMinCompletion is expecting "
+                             f"{self.n_features_in_} features as input.")
+        # the entries of X are valid observations (no duplicates, in range): no checks
+        device = device_of(values)
+        obs = ArrayObservations(xp.astype(rows, xp.int64), xp.astype(cols, xp.int64), values,
+                                shape, xp, device)
+        V = self.V_
+        if array_namespace_of(V) is not xp:  # fitted on another library: through the host
+            V = xp.asarray(np.asarray(to_numpy(V), dtype=np.float64), device=device)
+        V = xp.astype(V, values.dtype)
+        reg = self.reg if self.reg > 0 else \
+            1e-10 * float(xp.mean(xp.astype(V, xp.float64) ** 2)) * V.shape[0]
+        engine = make_engine(obs, self.rank)
+        current = xp.zeros((shape[0], self.rank), dtype=values.dtype, device=device)
+        U, singular = engine.half_step("rows", V, current, "cholesky", reg, 1, 1)
+        if singular:
+            warnings.warn(f"{singular} rows could not be completed (no observed entries "
+                          "informative enough); they are filled with zeros.", UserWarning,
+                          stacklevel=3)
+        out = U @ xp.matrix_transpose(V)
+        if is_cupy_array(out) and not hasattr(X, "__array_namespace__"):  # cupyx sparse
+            out[rows, cols] = values
+            return out
+        X = xp.astype(X, out.dtype) if X.dtype != out.dtype else X
+        return xp.where(xp.isnan(X), out, X)
+
     def transform(self, X: Any) -> np.ndarray:
-        """``X`` as a dense array with its missing entries filled by the low-rank model."""
+        """``X`` as a dense array with its missing entries filled by the low-rank model.
+
+        ``X`` of another array library (CuPy, ...) is completed in that library, on its
+        device (the row factors are refitted there by the engine of
+        :func:`~numlearn.completion.altmin`)."""
         check_is_fitted(self, "V_")
+        xp = array_namespace_of(X)
+        if xp is not None:
+            return self._transform_array_api(X, xp)
         rows, cols, values, shape = _observed_entries(X)
         if shape[1] != self.n_features_in_:
             raise ValueError(f"X has {shape[1]} features, but AltMinCompletion is expecting "
                              f"{self.n_features_in_} features as input.")
         U = self._fold_in(rows, cols, values, shape[0])
-        out = U @ self.V_.T
+        out = U @ to_numpy(self.V_).T
         out[rows, cols] = values
         return out
 

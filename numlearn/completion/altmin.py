@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, svds
 
+from numlearn._backend import get_namespace, is_numpy_namespace, to_numpy
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
@@ -28,6 +29,11 @@ from numlearn._validation import (
     check_option,
     check_random_state,
     check_scalar,
+)
+from numlearn.completion._array_api import (
+    check_observations_array_api,
+    make_engine,
+    predict_entries_array_api,
 )
 from numlearn.completion._engine import DaskEngine, LocalEngine
 from numlearn.completion._observations import check_observations
@@ -38,6 +44,8 @@ _SOLVERS = ("cholesky", "cg", "sketch")
 
 
 def _check_factor(F: Any, name: str, shape: tuple[int, int]) -> np.ndarray:
+    if hasattr(F, "__array_namespace__"):
+        F = to_numpy(F)
     F = np.array(F, dtype=np.float64, order="C", copy=True)
     if F.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {F.shape}.")
@@ -96,6 +104,8 @@ def altmin(
         explicit zeros included). Duplicate ``(row, col)`` pairs, NaN and indices out of
         range are errors. A Dask DataFrame with columns ``row``, ``col``, ``value`` runs on
         the Dask cluster (``backend="dask"`` implied; pass ``shape`` or it is computed).
+        ``rows``, ``cols``, ``values`` may be arrays of another array library (CuPy on a
+        GPU, or a ``cupyx.scipy.sparse`` matrix): see Notes.
     rank : int
         Target rank ``k``, ``1 ≤ k < min(m, n)``.
     reg : float, default=0.0
@@ -164,6 +174,21 @@ def altmin(
     ConvergenceWarning
         When ``max_iter`` is reached first.
 
+    Notes
+    -----
+    **Other array libraries.** With ``rows``, ``cols``, ``values`` from a non-NumPy array
+    library the iteration runs in that library, on its device, and ``U``, ``V`` come back
+    there, in ``values``' dtype (float32 or float64; others become float64). The random
+    draws, the SVD start (ARPACK on the host, with the products by ``P_Ω(M)`` on the device),
+    the stopping rule, ``history``, statuses and warnings are those of the NumPy path, so
+    the factors agree with it to rounding. On CuPy with ``rank ≤ 32`` every half-step is two
+    Numba-CUDA kernels (batched normal equations, one block per row, and a batched k × k
+    Cholesky, one thread per row; ``"cg"``: one CG kernel), otherwise whole-array operations
+    (rows bucketed by their number of observations, batched ``matmul`` and a vectorized
+    Cholesky). ``solver="sketch"`` copies the observations to the host, solves there and
+    returns the factors on the device (the callback then sees NumPy factors);
+    ``backend="dask"`` needs NumPy inputs.
+
     References
     ----------
     P. Jain, P. Netrapalli, S. Sanghavi, "Low-rank Matrix Completion using Alternating
@@ -181,21 +206,44 @@ def altmin(
     >>> res = altmin((rows, cols, M[mask], M.shape), 3, tol=1e-12, random_state=0)
     >>> res.converged, bool(np.linalg.norm(res.U @ res.V.T - M) < 1e-8 * np.linalg.norm(M))
     (True, True)
+
+    Arrays of another library stay in it (CuPy arrays would stay on the GPU):
+
+    >>> import array_api_strict as xps
+    >>> obs_x = (xps.asarray(rows), xps.asarray(cols), xps.asarray(M[mask]), M.shape)
+    >>> res_x = altmin(obs_x, 3, tol=1e-12, random_state=0)
+    >>> type(res_x.U).__module__.startswith("array_api_strict"), res_x.n_iter == res.n_iter
+    (True, True)
     """
     backend = check_option(backend, "backend", ("local", "dask"))
+    solver = check_option(solver, "solver", _SOLVERS)
     is_frame = _is_dask_dataframe(M_obs)
+    xobs = host = None  # observations of another array library; its namespace, dtype, device
     if is_frame:
         backend = "dask"
         m, n = _frame_shape(M_obs, shape)
         obs = None
     else:
-        obs = check_observations(M_obs)
-        m, n = obs.shape
+        xobs = check_observations_array_api(M_obs)
+        if xobs is not None:
+            if backend == "dask":
+                raise ValueError("backend='dask' needs NumPy/SciPy observations (or a Dask "
+                                 "DataFrame); got arrays of another array library.")
+            if solver == "sketch":  # no array-API sketch: solve on the host, return there
+                host = xobs
+                M_obs = (to_numpy(xobs.rows), to_numpy(xobs.cols), to_numpy(xobs.values),
+                         xobs.shape)
+                xobs = None
+        if xobs is None:
+            obs = check_observations(M_obs)
+            m, n = obs.shape
+        else:
+            obs = None
+            m, n = xobs.shape
     rank = check_scalar(rank, "rank", kind=int, low=1)
     if rank >= min(m, n):
         raise ValueError(f"rank must be < min(m, n) = {min(m, n)}, got {rank}.")
     reg = check_scalar(reg, "reg", low=0.0)
-    solver = check_option(solver, "solver", _SOLVERS)
     max_iter = check_scalar(max_iter, "max_iter", kind=int, low=0)
     tol = check_scalar(tol, "tol", low=0.0)
     cg_steps = check_scalar(cg_steps, "cg_steps", kind=int, low=1)
@@ -208,7 +256,9 @@ def altmin(
     seed = int(rng.integers(2**62))  # of the sketch hashes; drawn first on every path
     sketch_seed = seed if solver == "sketch" else None
 
-    if backend == "local":
+    if xobs is not None:
+        engine = make_engine(xobs, rank)
+    elif backend == "local":
         engine = LocalEngine(obs, sketch_seed=sketch_seed, sketch_size=sketch_size)
     else:
         client = _dask_client(client)
@@ -224,10 +274,15 @@ def altmin(
                                                   sketch_seed=sketch_seed,
                                                   sketch_size=sketch_size)
     try:
-        return _altmin_loop(engine, (m, n), rank, reg, solver, max_iter, tol, init, rng, clip,
-                            return_history, cg_steps, sketch_size, callback, progress)
+        result = _altmin_loop(engine, (m, n), rank, reg, solver, max_iter, tol, init, rng, clip,
+                              return_history, cg_steps, sketch_size, callback, progress)
     finally:
         engine.close()
+    if host is not None:  # back to the inputs' namespace, device and dtype
+        xp, dtype = host.xp, host.values.dtype
+        result.U = xp.asarray(result.U, dtype=dtype, device=host.device)
+        result.V = xp.asarray(result.V, dtype=dtype, device=host.device)
+    return result
 
 
 def _is_dask_dataframe(x: Any) -> bool:
@@ -291,13 +346,14 @@ def _altmin_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, cli
         else:
             U = np.ascontiguousarray(np.linalg.qr(rng.standard_normal((m, rank)))[0])
         V = np.zeros((n, rank))
+        U, V = engine.factor(U), engine.factor(V)
     else:
         try:
             U0, V0 = init
         except (TypeError, ValueError):
             raise TypeError("init must be 'svd', 'random' or a pair (U0, V0).") from None
-        U = _check_factor(U0, "init U0", (m, rank))
-        V = _check_factor(V0, "init V0", (n, rank))
+        U = engine.factor(_check_factor(U0, "init U0", (m, rank)))
+        V = engine.factor(_check_factor(V0, "init V0", (n, rank)))
 
     scale = math.sqrt(sum_sq / n_obs)
     history = [] if return_history else None
@@ -344,8 +400,11 @@ def _altmin_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, cli
     return result
 
 
-def predict_entries(U: np.ndarray, V: np.ndarray, rows: Any, cols: Any) -> np.ndarray:
+def predict_entries(U: Any, V: Any, rows: Any, cols: Any) -> Any:
     """``(U Vᵀ)[rows, cols]`` without forming ``U Vᵀ``.
+
+    Factors of another array library (CuPy, ...) give the entries in that library, on their
+    device (``rows`` and ``cols`` are then taken onto it).
 
     Examples
     --------
@@ -355,6 +414,9 @@ def predict_entries(U: np.ndarray, V: np.ndarray, rows: Any, cols: Any) -> np.nd
     >>> predict_entries(U, V, [0, 1], [0, 1])
     array([3., 2.])
     """
+    xp = get_namespace(U, V)
+    if not is_numpy_namespace(xp):
+        return predict_entries_array_api(U, V, rows, cols, xp)
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
     if rows.shape != cols.shape:
