@@ -1,6 +1,7 @@
 """numlearn.ot.sinkhorn on non-NumPy array-API inputs (array_api_strict on CPU, CuPy on GPU).
 
-The generic path must reproduce the Numba (NumPy) path: same plans and potentials to
+The generic path (all three methods, and the SinkhornTransport estimator) must reproduce
+the Numba (NumPy) path: same plans and potentials to
 1e-12, same iteration counts, histories, statuses, warnings and validation errors, with the
 arrays returned in the inputs' namespace and dtype.
 """
@@ -135,17 +136,181 @@ def test_callback_stop_and_list_weights():
     _assert_same(res, ref)
 
 
-def test_sns_returns_in_input_namespace():
-    # SNS solves on the host (Numba sparse kernels) and returns on the inputs' device
-    a, b, M = ot_gaussian_clouds(30, 20, random_state=7)
-    ref = sinkhorn_newton_sparse(a, b, M, 0.01)
-    res = sinkhorn_newton_sparse(*_strict(a, b, M), 0.01)
-    assert type(res.plan) is type(xps.asarray(0.0)) and res.f.dtype == xps.float64
-    assert res.n_newton_iter == ref.n_newton_iter
-    _assert_same(res, ref, atol=0)
-    res2 = sinkhorn(*_strict(a, b, M), 0.01, method="sns")
-    np.testing.assert_array_equal(to_numpy(res2.plan),
-                                  sinkhorn(a, b, M, 0.01, method="sns").plan)
+SNS_CASES = [
+    ((30, 20), 0.01, {}),
+    ((40, 25), 1e-3, {}),  # epsilon scaling over three stages
+    ((25, 40), 0.01, dict(density=0.1)),  # top-k cap active, Schur complement in f
+    ((30, 20), 0.01, dict(reg_schedule=(), threshold=0.0)),  # exact Newton, no scaling
+    ((20, 20), 0.05, dict(n_sinkhorn=3, cg_rtol=1e-6, cg_maxiter=7)),  # log-domain warm-up
+]
+
+
+@pytest.mark.parametrize("shape, reg, options", SNS_CASES)
+def test_sns_matches_numpy_path(shape, reg, options):
+    # the array-API SNS runs the same steps with dense masked products instead of the
+    # Numba CSR kernels: the same iterates to rounding
+    a, b, M = ot_gaussian_clouds(*shape, random_state=7)
+    ref = sinkhorn_newton_sparse(a, b, M, reg, return_history=True, **options)
+    res = sinkhorn_newton_sparse(*_strict(a, b, M), reg, return_history=True, **options)
+    assert ref.converged and ref.n_newton_iter > 0
+    _assert_same(res, ref)
+    assert (res.n_newton_iter, res.n_cg_iter) == (ref.n_newton_iter, ref.n_cg_iter)
+    assert res.n_sinkhorn_iter + res.n_newton_iter == res.n_iter
+    np.testing.assert_allclose(res.history, ref.history, rtol=1e-8, atol=1e-13)
+    for x in (res.plan, res.f, res.g):
+        assert type(x) is type(xps.asarray(0.0)) and x.dtype == xps.float64
+    # sinkhorn(method="sns") is the same solver, options passed through
+    res2 = sinkhorn(*_strict(a, b, M), reg, method="sns", tol=1e-10, **options)
+    np.testing.assert_array_equal(to_numpy(res2.plan), to_numpy(res.plan))
+
+
+def test_sns_float32_zero_weights_init_callback():
+    a, b, M = ot_gaussian_clouds(16, 12, random_state=5)
+    a[[2, 9]] = 0.0
+    a /= a.sum()
+    b[4] = 0.0
+    b /= b.sum()
+    init = (np.linspace(0, 0.1, 16), np.linspace(0.05, 0, 12))
+    seen = []
+    ref = sinkhorn_newton_sparse(a, b, M, 0.02, init=init)
+    res = sinkhorn_newton_sparse(*_strict(a, b, M), 0.02, init=_strict(*init),
+                                 callback=lambda f, g: seen.append(type(f)))
+    _assert_same(res, ref)
+    assert len(seen) == res.n_iter and seen[0] is type(xps.asarray(0.0))
+    assert np.isneginf(to_numpy(res.f)[[2, 9]]).all() and np.isneginf(to_numpy(res.g)[4])
+    M32 = M.astype(np.float32)
+    ref32 = sinkhorn_newton_sparse(a, b, M32, 0.02, tol=1e-5)
+    res32 = sinkhorn_newton_sparse(*_strict(a, b, M32), 0.02, tol=1e-5)
+    assert res32.plan.dtype == res32.f.dtype == xps.float32
+    assert res32.n_iter == ref32.n_iter
+    np.testing.assert_allclose(to_numpy(res32.plan), ref32.plan, rtol=1e-5, atol=1e-9)
+
+
+def test_sns_max_iter_and_callback_stop():
+    a, b, M = ot_gaussian_clouds(25, 20, random_state=2)
+    with pytest.warns(ConvergenceWarning) as rec:
+        res = sinkhorn_newton_sparse(*_strict(a, b, M), 1e-3, max_newton_iter=2)
+    assert rec[0].filename == __file__  # the warning points at the caller
+    with pytest.warns(ConvergenceWarning):
+        ref = sinkhorn_newton_sparse(a, b, M, 1e-3, max_newton_iter=2)
+    assert res.status is Status.MAX_ITER is ref.status
+    _assert_same(res, ref)
+
+    def stop(f, g):
+        raise StopIteration
+
+    res = sinkhorn_newton_sparse(*_strict(a, b, M), 1e-3, callback=stop)
+    ref = sinkhorn_newton_sparse(a, b, M, 1e-3, callback=stop)
+    assert res.status is Status.CALLBACK_STOP and res.n_iter == 1
+    _assert_same(res, ref)
+
+
+def test_dense_sparsifier_matches_cpu_top_k_with_ties():
+    # the generic sparsifier keeps exactly the entries of the CPU top-k rule, ties included
+    from numlearn.ot._kernels import row_topk
+    from numlearn.ot._sns_array_api import DenseSparsified
+
+    rng = np.random.default_rng(0)
+    Y = np.round(rng.random((12, 15)) * 4) / 4  # many ties
+    Y[3] = 0.5  # a constant row
+    for threshold, cap in [(0.0, 4), (0.5, 3), (0.9, 15), (0.0, 15), (1.0, 1)]:
+        indptr, indices, data = row_topk(Y, threshold, cap)
+        expected = np.zeros_like(Y)
+        mask = np.zeros(Y.shape, dtype=bool)
+        for i in range(12):
+            sl = slice(indptr[i], indptr[i + 1])
+            expected[i, indices[sl]] = data[sl]
+            mask[i, indices[sl]] = True
+        S = DenseSparsified(xps.asarray(Y), threshold, cap, xps)
+        np.testing.assert_array_equal(to_numpy(S.S), expected)
+        assert S.nnz == mask.sum()
+        v = rng.standard_normal(15)
+        np.testing.assert_allclose(to_numpy(S.mv(xps.asarray(v))), expected @ v, rtol=1e-14)
+    # the tie rule itself: a row [t, t, big], cap 2 keeps big and the first t
+    S = DenseSparsified(xps.asarray([[0.5, 0.5, 1.0]]), 0.0, 2, xps)
+    np.testing.assert_array_equal(to_numpy(S.S), [[0.5, 0.0, 1.0]])
+
+
+def test_ops_selected_once_at_entry():
+    from numlearn.ot._sinkhorn_array_api import GenericOps, select_ops
+
+    assert type(select_ops(xps.asarray(np.ones((2, 2))), xps)) is GenericOps
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(threshold=-0.1), ValueError, "threshold must be >= 0"),
+        (dict(density=0.0), ValueError, "density must be > 0"),
+        (dict(n_sinkhorn=-1), ValueError, "n_sinkhorn must be >= 0"),
+        (dict(cg_rtol=0.0), ValueError, "cg_rtol must be > 0"),
+        (dict(reg_schedule="fast"), ValueError, "reg_schedule must be 'auto'"),
+        (dict(reg=-1.0), ValueError, "reg must be > 0"),
+        (dict(a=[0.5, 0.5]), ValueError, "a must be a vector of length 3"),
+        (dict(M=np.full((3, 3), np.inf)), ValueError, "M contains NaN"),
+    ],
+)
+def test_sns_bad_input(kwargs, error, match):
+    args = dict(a=[0.2, 0.3, 0.5], b=[0.5, 0.25, 0.25], M=np.ones((3, 3)), reg=0.1)
+    args.update(kwargs)
+    a, b, M, reg = (args.pop(k) for k in ("a", "b", "M", "reg"))
+    with pytest.raises(error, match=match):
+        sinkhorn_newton_sparse(*_strict(a, b, M), reg, **args)
+
+
+# --------------------------------------------------------------------------------------
+# SinkhornTransport
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["sns", "sinkhorn_log", "sinkhorn"])
+@pytest.mark.parametrize("metric, norm", [("sqeuclidean", "max"), ("euclidean", "max"),
+                                          ("cityblock", "median"), ("cosine", "max")])
+def test_transport_estimator_matches_numpy(method, metric, norm):
+    from numlearn.ot import SinkhornTransport
+
+    rng = np.random.default_rng(0)
+    Xs = rng.standard_normal((25, 3))
+    Xt = Xs[::-1] + np.array([3.0, 0.0, 1.0])
+    Xnew = rng.standard_normal((6, 3))
+    params = dict(reg=0.1, method=method, metric=metric, norm=norm)
+    ref = SinkhornTransport(**params).fit(Xs, Xt)
+    est = SinkhornTransport(**params).fit(xps.asarray(Xs), xps.asarray(Xt))
+    assert est.n_iter_ == ref.n_iter_ and est.converged_
+    assert est.cost_scale_ == ref.cost_scale_
+    np.testing.assert_array_equal(to_numpy(est.cost_), ref.cost_)  # cdist's exact sums
+    for name in ("coupling_", "f_", "g_", "mu_s_", "mu_t_"):
+        value = getattr(est, name)
+        assert type(value) is type(xps.asarray(0.0)), name
+        np.testing.assert_allclose(to_numpy(value), getattr(ref, name), rtol=0, atol=1e-12)
+    for X in (Xs, Xnew):
+        T = est.transform(xps.asarray(X))
+        assert type(T) is type(xps.asarray(0.0)) and T.dtype == xps.float64
+        np.testing.assert_allclose(to_numpy(T), ref.transform(X), rtol=0, atol=1e-12)
+    Tf = est.fit_transform(xps.asarray(Xs), xps.asarray(Xt))
+    np.testing.assert_allclose(to_numpy(Tf), ref.transform(Xs), rtol=0, atol=1e-12)
+
+
+def test_transport_estimator_weights_and_bad_input():
+    from numlearn.ot import SinkhornTransport
+
+    rng = np.random.default_rng(1)
+    Xs, Xt = rng.standard_normal((10, 2)), rng.standard_normal((8, 2)) + 2.0
+    a = rng.random(10)
+    a /= a.sum()
+    ref = SinkhornTransport(reg=0.1, method="sns").fit(Xs, Xt, a=a)
+    est = SinkhornTransport(reg=0.1, method="sns").fit(xps.asarray(Xs), xps.asarray(Xt),
+                                                       a=xps.asarray(a))
+    np.testing.assert_allclose(to_numpy(est.mu_s_), a, atol=1e-9)
+    np.testing.assert_allclose(to_numpy(est.coupling_), ref.coupling_, rtol=0, atol=1e-12)
+    with pytest.raises(TypeError, match="single array library"):
+        SinkhornTransport().fit(xps.asarray(Xs), Xt)
+    with pytest.raises(TypeError, match="Xs must come from the array library"):
+        est.transform(Xs)
+    with pytest.raises(ValueError, match="Xs must have 2 features"):
+        est.transform(xps.asarray(np.ones((3, 3))))
+    with pytest.raises(ValueError, match="Xt contains NaN"):
+        SinkhornTransport().fit(xps.asarray(Xs), xps.asarray(np.full((8, 2), np.nan)))
+    with pytest.raises(ValueError, match="same number of features"):
+        SinkhornTransport().fit(xps.asarray(Xs), xps.asarray(np.ones((8, 3))))
 
 
 def test_inputs_not_modified():
@@ -223,3 +388,20 @@ def test_cupy_matches_numpy(method, reg):
                      method=method, tol=1e-5)
     assert res32.plan.dtype == res32.f.dtype == cupy.float32
     np.testing.assert_allclose(res32.plan.get(), ref.plan, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.gpu
+def test_cupy_transport_estimator():
+    cupy = pytest.importorskip("cupy")
+    from numlearn.ot import SinkhornTransport
+
+    rng = np.random.default_rng(0)
+    Xs = rng.standard_normal((80, 3))
+    Xt = Xs + 2.0
+    ref = SinkhornTransport(reg=0.02, norm="max").fit(Xs, Xt)
+    est = SinkhornTransport(reg=0.02, norm="max").fit(cupy.asarray(Xs), cupy.asarray(Xt))
+    assert isinstance(est.coupling_, cupy.ndarray) and isinstance(est.g_, cupy.ndarray)
+    np.testing.assert_allclose(est.coupling_.get(), ref.coupling_, rtol=0, atol=1e-10)
+    T = est.transform(cupy.asarray(Xs))
+    assert isinstance(T, cupy.ndarray)
+    np.testing.assert_allclose(T.get(), ref.transform(Xs), rtol=0, atol=1e-8)

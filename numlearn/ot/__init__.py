@@ -6,6 +6,9 @@ ICLR 2024) and the :class:`SinkhornTransport` estimator (domain adaptation by th
 barycentric mapping of an entropic plan). Hot loops (row/column log-sum-exp, the fused
 marginals + sparsification pass, the sparse Hessian products) are Numba kernels in
 ``numlearn.ot._kernels``; memory stays that of the cost matrix plus ``O(n + m + nnz)``.
+CuPy (or any array-API) inputs run in their library, on their device: the log-sum-exp
+half-steps and the SNS top-k sparsifier on Numba-CUDA kernels
+(``numlearn.ot._cuda_kernels``) for CuPy, whole-matrix array-API operations otherwise.
 """
 
 from numlearn.ot._estimator import SinkhornTransport

@@ -9,12 +9,38 @@ from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from numlearn._backend import get_namespace, is_numpy_namespace, to_device, to_numpy
 from numlearn._validation import check_array, check_option, check_scalar
 from numlearn.ot._sinkhorn import _METHODS, sinkhorn
 
 __all__ = ["SinkhornTransport"]
 
 _NORMS = (None, "max", "median")
+
+# metrics computed in the inputs' namespace, feature by feature (as cdist sums them)
+_XP_METRICS = ("sqeuclidean", "euclidean", "cityblock")
+
+
+def _as_float64(X, name, xp):
+    if is_numpy_namespace(xp):
+        return np.asarray(check_array(X, name, ndim=2), dtype=np.float64)
+    if not hasattr(X, "__array_namespace__"):
+        raise TypeError(f"{name} must be an array of the same library as the other inputs.")
+    return xp.astype(check_array(X, name, ndim=2, xp=xp), xp.float64)
+
+
+def _cost_matrix(Xs, Xt, metric, xp):
+    """``cdist(Xs, Xt, metric)`` in ``xp`` (on the inputs' device for the metrics of
+    ``_XP_METRICS``; other metrics go through SciPy on the host and back)."""
+    if is_numpy_namespace(xp):
+        return cdist(Xs, Xt, metric=metric)
+    if metric not in _XP_METRICS:
+        return to_device(cdist(to_numpy(Xs), to_numpy(Xt), metric=metric), Xs)
+    M = xp.zeros((Xs.shape[0], Xt.shape[0]), dtype=xp.float64)
+    for k in range(Xs.shape[1]):
+        d = Xs[:, k:k + 1] - xp.reshape(Xt[:, k], (1, -1))
+        M = M + (xp.abs(d) if metric == "cityblock" else d * d)
+    return xp.sqrt(M) if metric == "euclidean" else M
 
 
 class SinkhornTransport(BaseEstimator):
@@ -27,6 +53,12 @@ class SinkhornTransport(BaseEstimator):
     mapping ``x_i ↦ Σ_j P_ij x^t_j / Σ_j P_ij``. Samples that were not seen in ``fit`` are
     mapped by the continuous extension of that map through the target potential (POT's
     ``out_of_sample_map="continuous"``).
+
+    Samples given as arrays of another array-API library (CuPy on a GPU,
+    ``array_api_strict``) are fitted and transformed in that library, on their device,
+    and the fitted arrays and the output of ``transform`` live there too (the
+    ``"sqeuclidean"``, ``"euclidean"`` and ``"cityblock"`` costs are computed there;
+    other metrics go through :func:`~scipy.spatial.distance.cdist` on the host).
 
     Parameters
     ----------
@@ -47,9 +79,9 @@ class SinkhornTransport(BaseEstimator):
 
     Attributes
     ----------
-    coupling_ : ndarray of shape (n_source, n_target)
-        The transport plan.
-    cost_ : ndarray of shape (n_source, n_target)
+    coupling_ : array of shape (n_source, n_target)
+        The transport plan (in the namespace of the fitted samples).
+    cost_ : array of shape (n_source, n_target)
         The (normalized) cost matrix used.
     mu_s_, mu_t_ : ndarray
         Source and target marginals of the plan (uniform unless weights are given).
@@ -102,19 +134,19 @@ class SinkhornTransport(BaseEstimator):
         check_option(self.method, "method", _METHODS)
         check_option(self.norm, "norm", _NORMS)
         check_scalar(self.reg, "reg", low=0.0, include_low=False)
-        Xs = np.asarray(check_array(Xs, "Xs", ndim=2), dtype=np.float64)
-        Xt = np.asarray(check_array(Xt, "Xt", ndim=2), dtype=np.float64)
+        xp = get_namespace(Xs, Xt)
+        Xs, Xt = _as_float64(Xs, "Xs", xp), _as_float64(Xt, "Xt", xp)
         if Xs.shape[1] != Xt.shape[1]:
             raise ValueError(
                 f"Xs and Xt must have the same number of features, got {Xs.shape[1]} and "
                 f"{Xt.shape[1]}."
             )
-        M = cdist(Xs, Xt, metric=self.metric)
+        M = _cost_matrix(Xs, Xt, self.metric, xp)
         scale = 1.0
         if self.norm == "max":
-            scale = float(M.max())
+            scale = float(xp.max(M))
         elif self.norm == "median":
-            scale = float(np.median(M))
+            scale = float(np.median(to_numpy(M)))
         scale = scale if scale > 0 else 1.0
         M = M / scale
         res = sinkhorn(a, b, M, self.reg, method=self.method, tol=self.tol,
@@ -122,16 +154,16 @@ class SinkhornTransport(BaseEstimator):
         self.Xs_, self.Xt_ = Xs, Xt
         self.cost_ = M
         self.cost_scale_ = scale
-        self.f_, self.g_ = res.f.astype(np.float64), res.g.astype(np.float64)
+        self.f_, self.g_ = xp.astype(res.f, xp.float64), xp.astype(res.g, xp.float64)
         self.coupling_ = res.plan
-        self.mu_s_ = res.plan.sum(axis=1)
-        self.mu_t_ = res.plan.sum(axis=0)
+        self.mu_s_ = xp.sum(res.plan, axis=1)
+        self.mu_t_ = xp.sum(res.plan, axis=0)
         self.n_iter_ = res.n_iter
         self.converged_ = res.converged
         self.result_ = res
         return self
 
-    def transform(self, Xs: Any) -> np.ndarray:
+    def transform(self, Xs: Any) -> Any:
         """Map samples to the target domain by the entropic (barycentric) map.
 
         ``T(x) = Σ_j w_j(x) x^t_j`` with ``w_j(x) ∝ exp((g_j - c(x, x^t_j)) / reg)``, ``g``
@@ -145,20 +177,26 @@ class SinkhornTransport(BaseEstimator):
 
         Returns
         -------
-        ndarray, shape (n_samples, n_features)
+        array, shape (n_samples, n_features)
+            In the namespace (and on the device) of the fitted samples.
         """
         check_is_fitted(self, "coupling_")
-        Xs = np.asarray(check_array(Xs, "Xs", ndim=2), dtype=np.float64)
+        xp = get_namespace(self.Xt_)
+        if get_namespace(Xs) is not xp and hasattr(Xs, "__array_namespace__"):
+            raise TypeError(
+                "Xs must come from the array library the estimator was fitted with."
+            )
+        Xs = _as_float64(Xs, "Xs", xp)
         if Xs.shape[1] != self.Xt_.shape[1]:
             raise ValueError(
                 f"Xs must have {self.Xt_.shape[1]} features, got {Xs.shape[1]}."
             )
-        M = cdist(Xs, self.Xt_, metric=self.metric) / self.cost_scale_
+        M = _cost_matrix(Xs, self.Xt_, self.metric, xp) / self.cost_scale_
         L = (self.g_[None, :] - M) / self.reg
-        L -= L.max(axis=1, keepdims=True)
-        W = np.exp(L)
-        return (W @ self.Xt_) / W.sum(axis=1, keepdims=True)
+        L = L - xp.max(L, axis=1, keepdims=True)
+        W = xp.exp(L)
+        return xp.matmul(W, self.Xt_) / xp.sum(W, axis=1, keepdims=True)
 
-    def fit_transform(self, Xs: Any, Xt: Any, **fit_params: Any) -> np.ndarray:
+    def fit_transform(self, Xs: Any, Xt: Any, **fit_params: Any) -> Any:
         """``fit(Xs, Xt)`` then ``transform(Xs)``."""
         return self.fit(Xs, Xt, **fit_params).transform(Xs)

@@ -36,6 +36,12 @@ __all__ = [
     "sparse_hessian_matvec",
     "csr_matvec",
     "csr_rmatvec",
+    "row_topk_select",
+    "row_topk_fill",
+    "row_topk",
+    "launch_row_logsumexp_cuda",
+    "launch_col_logsumexp_cuda",
+    "launch_row_topk_cuda",
 ]
 
 # Reassociating sums lets LLVM vectorize the reductions; NaN/infinity semantics are kept
@@ -194,7 +200,9 @@ def plan_stats_sparse(M, f, g, inv_reg, threshold, cap, r, c, indptr, indices, d
     Fills the row sums ``r`` and column sums ``c`` of ``P = exp((f ⊕ g - M) * inv_reg)``
     and the CSR arrays of ``S``: the entries of each row that are at least
     ``threshold * max(row)``, at most ``cap`` of them per row (the ``cap`` largest when
-    more pass: a top-k selection by ``np.partition``). One ``exp`` per entry.
+    more pass: a top-k selection by ``np.partition``, entries equal to the ``cap``-th largest
+going to the lowest column indices; :func:`row_topk_select` / :func:`row_topk_fill` apply
+the same rule to a stored matrix). One ``exp`` per entry.
 
     Returns ``(total, nnz)``: the plan's total mass and the number of kept entries, or
     ``-needed`` if ``indices``/``data`` were too short (``r``, ``c`` and ``total`` are
@@ -220,7 +228,6 @@ def plan_stats_sparse(M, f, g, inv_reg, threshold, cap, r, c, indptr, indices, d
         r[i] = s
         total += s
         thr = threshold * ymax
-        start = nnz
         kept = 0
         for j in range(m):  # branch-free compaction into the row's scratch buffers
             ibuf[kept] = j
@@ -235,12 +242,17 @@ def plan_stats_sparse(M, f, g, inv_reg, threshold, cap, r, c, indptr, indices, d
                 indices[nnz + t] = j
                 data[nnz + t] = y[j]
             nnz += kept
-        else:  # keep the cap largest (top-k selection)
+        else:  # keep the cap largest (top-k selection; ties to the lowest columns)
             thr = np.partition(y, m - cap)[m - cap]
+            ties = cap
             for j in range(m):
-                if y[j] >= thr and nnz - start < cap:
+                ties -= y[j] > thr
+            for j in range(m):
+                v = y[j]
+                if v > thr or (v == thr and ties > 0):
+                    ties -= v == thr
                     indices[nnz] = j
-                    data[nnz] = y[j]
+                    data[nnz] = v
                     nnz += 1
         indptr[i + 1] = nnz
     return total, (-nnz if overflow else nnz)
@@ -371,3 +383,147 @@ def csr_rmatvec(indptr, indices, data, u, out):
         for t in range(indptr[i], indptr[i + 1]):
             out[np.uintp(indices[t])] += data[t] * ui
     return out
+
+
+# ---- per-row top-k sparsification of a stored matrix (CPU twins of the CUDA kernels) ---
+@numba.njit(cache=True)
+def row_topk_select(Y, threshold, cap, tval, nties, counts):
+    """Per row of the non-negative ``Y``: the sparsifier's cut-off and counts.
+
+    The rule of :func:`plan_stats_sparse`: keep the entries ``>= threshold * max(row)``;
+    when more than ``cap`` pass, keep the ``cap`` largest instead, entries equal to the
+    ``cap``-th largest going to the lowest column indices. Fills ``tval[i]`` (keep entries
+    ``> tval[i]``), ``nties[i]`` (and the first ``nties[i]`` entries ``== tval[i]``) and
+    ``counts[i]`` (the number kept).
+    """
+    n, m = Y.shape
+    for i in range(n):
+        y = Y[i]
+        ymax = -np.inf
+        for j in range(m):
+            ymax = max(ymax, y[j])
+        thr = threshold * ymax
+        kept = 0
+        for j in range(m):
+            kept += y[j] >= thr
+        if kept <= cap:
+            tval[i] = thr
+            nties[i] = m
+            counts[i] = kept
+        else:
+            t = np.partition(y, m - cap)[m - cap]
+            gt = 0
+            for j in range(m):
+                gt += y[j] > t
+            tval[i] = t
+            nties[i] = cap - gt
+            counts[i] = cap
+
+
+@numba.njit(cache=True)
+def row_topk_fill(Y, tval, nties, indptr, indices, data):
+    """Write the entries kept by :func:`row_topk_select` as CSR (column order per row)."""
+    n, m = Y.shape
+    for i in range(n):
+        t = tval[i]
+        ties = nties[i]
+        q = indptr[i]
+        for j in range(m):
+            v = Y[i, j]
+            if v > t or (v == t and ties > 0):
+                if v == t:
+                    ties -= 1
+                indices[q] = j
+                data[q] = v
+                q += 1
+
+
+def row_topk(Y, threshold, cap):
+    """CSR arrays ``(indptr, indices, data)`` of the per-row top-k sparsification of the
+    non-negative matrix ``Y`` (NumPy, C-ordered): see :func:`row_topk_select`."""
+    n = Y.shape[0]
+    tval, nties, counts = np.empty(n), np.empty(n, np.int64), np.empty(n, np.int64)
+    row_topk_select(Y, float(threshold), int(cap), tval, nties, counts)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.empty(indptr[-1], dtype=np.int64)
+    data = np.empty(indptr[-1], dtype=Y.dtype)
+    row_topk_fill(Y, tval, nties, indptr, indices, data)
+    return indptr, indices, data
+
+
+# ---- launch helpers of the Numba-CUDA twins (numlearn.ot._cuda_kernels) -------------
+# Arrays may be CuPy arrays (they stay on the GPU) or, under the CUDA simulator, NumPy
+# arrays. The CUDA module is imported on first use, so importing numlearn never touches
+# CUDA. Scratch and output arrays are made in the namespace of the inputs.
+def _check_tpb(threads_per_block):
+    from numlearn.ot._cuda_kernels import MAX_THREADS
+
+    t = int(threads_per_block)
+    if t < 1 or t > MAX_THREADS or t & (t - 1):
+        raise ValueError(
+            f"threads_per_block must be a power of two <= {MAX_THREADS}, got {threads_per_block}."
+        )
+    return t
+
+
+def _blocks_for_rows(n):
+    return max(1, min(n, 65535))
+
+
+def launch_row_logsumexp_cuda(M, f, g, inv_reg, out, *, threads_per_block: int = 128):
+    """CUDA twin of :func:`row_logsumexp` (one block per row, shared-memory reduction)."""
+    from numlearn.ot._cuda_kernels import row_lse_kernel
+
+    tpb = _check_tpb(threads_per_block)
+    row_lse_kernel[_blocks_for_rows(M.shape[0]), tpb](M, f, g, float(inv_reg), out)
+    return out
+
+
+def launch_col_logsumexp_cuda(M, f, g, inv_reg, out, *, threads_per_block: int = 128,
+                              rows_per_chunk: int = 64):
+    """CUDA twin of :func:`col_logsumexp` (a thread per column and chunk of rows, then a
+    combine pass over the chunks)."""
+    from numlearn._backend import get_namespace
+    from numlearn.ot._cuda_kernels import col_lse_combine_kernel, col_lse_partial_kernel
+
+    tpb = _check_tpb(threads_per_block)
+    xp = get_namespace(out)
+    n, m = M.shape
+    rows_per_chunk = max(1, int(rows_per_chunk), -(-n // 65535))  # grid.y <= 65535
+    chunks = -(-n // rows_per_chunk)
+    pmax = xp.empty((chunks, m), dtype=xp.float64)
+    psum = xp.empty((chunks, m), dtype=xp.float64)
+    col_blocks = -(-m // tpb)
+    col_lse_partial_kernel[(col_blocks, chunks), (tpb, 1)](M, f, g, float(inv_reg),
+                                                           rows_per_chunk, pmax, psum)
+    col_lse_combine_kernel[col_blocks, tpb](pmax, psum, out)
+    return out
+
+
+def launch_row_topk_cuda(Y, threshold, cap, *, threads_per_block: int = 128):
+    """CUDA twin of :func:`row_topk`: ``(indptr, indices, data)`` in ``Y``'s namespace.
+
+    ``Y`` must be C-ordered, non-negative, float32 or float64.
+    """
+    from numlearn._backend import get_namespace
+    from numlearn.ot._cuda_kernels import topk_fill_kernel, topk_select_kernel
+
+    tpb = _check_tpb(threads_per_block)
+    xp = get_namespace(Y)
+    n, m = Y.shape
+    wide = Y.dtype == xp.float64
+    keys = Y.view(np.int64 if wide else np.int32)  # same bits; order of non-negative floats
+    tval = xp.empty((n,), dtype=xp.float64)
+    nties = xp.empty((n,), dtype=xp.int64)
+    counts = xp.empty((n,), dtype=xp.int64)
+    blocks = _blocks_for_rows(n)
+    topk_select_kernel[blocks, tpb](Y, keys, float(threshold), int(cap), 8 if wide else 4,
+                                    tval, nties, counts)
+    indptr = xp.concat((xp.zeros((1,), dtype=xp.int64), xp.cumulative_sum(counts)))
+    nnz = int(indptr[-1])
+    indices = xp.empty((nnz,), dtype=xp.int64)
+    data = xp.empty((nnz,), dtype=Y.dtype)
+    if nnz:
+        topk_fill_kernel[blocks, tpb](Y, tval, nties, indptr, indices, data)
+    return indptr, indices, data

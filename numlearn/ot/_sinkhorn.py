@@ -12,7 +12,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 from sklearn.exceptions import ConvergenceWarning
 
-from numlearn._backend import get_namespace, is_numpy_namespace, to_device, to_numpy
+from numlearn._backend import get_namespace, is_numpy_namespace
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
@@ -380,20 +380,12 @@ def _sns_loop(M, a, b, reg, f, g, tol, n_sinkhorn, threshold, cap, max_newton_it
 def _solve(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose, callback,
            sns_options, name):
     xp = get_namespace(a, b, M)
-    like = None
-    if not is_numpy_namespace(xp):
-        if method != "sns":  # CuPy, array_api_strict, ...: the generic array-API loops
-            from numlearn.ot._sinkhorn_array_api import solve_array_api
+    if not is_numpy_namespace(xp):  # CuPy, array_api_strict, ...: the array-API loops
+        from numlearn.ot._sinkhorn_array_api import solve_array_api
 
-            return solve_array_api(a, b, M, reg, method=method, tol=tol, max_iter=max_iter,
-                                   init=init, return_history=return_history, verbose=verbose,
-                                   callback=callback, name=name, xp=xp)
-        # SNS's Newton step runs on Numba sparse kernels: solve on the host, return on the
-        # inputs' device
-        like = next(x for x in (M, a, b) if hasattr(x, "__array_namespace__"))
-        a, b, M = (to_numpy(x) if hasattr(x, "__array_namespace__") else x for x in (a, b, M))
-        if isinstance(init, (tuple, list)):
-            init = tuple(to_numpy(x) if hasattr(x, "__array_namespace__") else x for x in init)
+        return solve_array_api(a, b, M, reg, method=method, tol=tol, max_iter=max_iter,
+                               init=init, return_history=return_history, verbose=verbose,
+                               callback=callback, name=name, xp=xp, sns_options=sns_options)
     a, b, M, reg = _check_problem(a, b, M, reg)
     n, m = M.shape
     tol = check_scalar(tol, "tol", low=0.0)
@@ -448,16 +440,15 @@ def _solve(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose
         f[sa], g[sb] = fs, gs
     if method != "sns":
         extra = dict(n_sinkhorn_iter=mon.n_iter, n_newton_iter=0)
-    convert = None if like is None else (lambda x: to_device(x, like))
     return _finish(plan, f, g, a, b, M, np, status=status, mon=mon, reg=reg, tol=tol,
-                   method=method, name=name, stacklevel=5, convert=convert, **extra)
+                   method=method, name=name, stacklevel=5, **extra)
 
 
 def _finish(plan, f, g, a, b, M, xp, *, status, mon, reg, tol, method, name, stacklevel,
-            convert=None, **extra):
+            **extra):
     """The result of any Sinkhorn method from the formed plan and potentials (any array
     namespace ``xp``): marginal error and cost measured on the plan, potentials in ``M``'s
-    dtype, ``convert`` applied to the arrays last, the ConvergenceWarning if due."""
+    dtype, the ConvergenceWarning if due."""
     marginal_error = float(
         xp.sum(xp.abs(xp.sum(plan, axis=1, dtype=xp.float64) - a))
         + xp.sum(xp.abs(xp.sum(plan, axis=0, dtype=xp.float64) - b))
@@ -466,8 +457,6 @@ def _finish(plan, f, g, a, b, M, xp, *, status, mon, reg, tol, method, name, sta
         status = Status.STAGNATION  # rounding left the formed plan off the tolerance
     cost = float(xp.sum(plan * M, dtype=xp.float64))
     f, g = xp.astype(f, M.dtype), xp.astype(g, M.dtype)
-    if convert is not None:
-        plan, f, g = convert(plan), convert(f), convert(g)
     result = make_result(status=status, n_iter=mon.n_iter, plan=plan, cost=cost, f=f, g=g,
                          marginal_error=marginal_error, reg=reg, method=method, **extra)
     if status is Status.DIVERGED and method == "sinkhorn":
@@ -507,14 +496,13 @@ def sinkhorn(
     ``P_ij = exp((f_i + g_j - M_ij) / reg)``.
 
     NumPy inputs run on fused Numba kernels. Arrays of another array-API library (CuPy on
-    a GPU, ``array_api_strict``, ...) run ``"sinkhorn_log"`` and ``"sinkhorn"`` in that
-    library, on the inputs' device, with whole-matrix operations (a max-shifted
-    log-sum-exp; matrix-vector products): the same iterates, stopping rule, history and
-    warnings, with ``plan``, ``f``, ``g`` returned in the inputs' namespace (the potentials
-    are float64 inside, as on the NumPy path, so a float32 ``M`` makes float64 ``(n, m)``
-    temporaries). ``"sns"`` needs NumPy for its Numba sparse Newton step: such inputs are
-    copied to the host, solved there and the arrays copied back (the callback then sees
-    NumPy potentials).
+    a GPU, ``array_api_strict``, ...) run every method in that library, on the inputs'
+    device: the same iterates, stopping rule, history and warnings, with ``plan``, ``f``,
+    ``g`` returned in the inputs' namespace (the potentials are float64 inside, as on the
+    NumPy path). Generic namespaces use whole-matrix operations (a max-shifted
+    log-sum-exp, matrix-vector products, float64 ``(n, m)`` temporaries); CuPy arrays
+    run the log-sum-exp half-steps on fused Numba-CUDA kernels (one read of ``M`` each)
+    and the SNS sparsifier on a CUDA top-k kernel with ``cupyx.scipy.sparse`` products.
 
     Parameters
     ----------
@@ -687,9 +675,9 @@ def sinkhorn_newton_sparse(
         Source and target weights (``None``/empty: uniform), equal total mass.
     M : array, shape (n, m)
         Cost matrix (float32 or float64). Arrays of another array-API library than NumPy
-        (CuPy, ...) are copied to the host, solved there (the Newton step runs on Numba
-        sparse kernels), and ``plan``, ``f``, ``g`` are returned in their namespace and
-        on their device.
+        (CuPy, ...) are solved in that library, on their device, by the same steps
+        (:func:`sinkhorn` says how), and ``plan``, ``f``, ``g`` are returned there; that
+        path forms the ``(n, m)`` plan at each trial point (``O(n m)`` memory).
     reg : float
         Entropic regularization (> 0).
     n_sinkhorn : int, default 20
@@ -758,6 +746,13 @@ def sinkhorn_newton_sparse(
     >>> res = sinkhorn_newton_sparse(None, None, M, reg=0.01)
     >>> res.converged, res.marginal_error <= 1e-10, res.n_newton_iter < 30
     (True, True, True)
+
+    The same steps in another array library (CuPy arrays would stay on the GPU):
+
+    >>> import array_api_strict as xps
+    >>> res_x = sinkhorn_newton_sparse(None, None, xps.asarray(M), reg=0.01)
+    >>> res_x.n_newton_iter == res.n_newton_iter, res_x.f.dtype == xps.float64
+    (True, True)
     """
     check_scalar(verbose, "verbose", kind=int, low=0, high=2)
     options = _check_sns_options(n_sinkhorn=n_sinkhorn, threshold=threshold, density=density,

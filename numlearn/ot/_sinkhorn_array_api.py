@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from numlearn._backend import device_of
+from numlearn._backend import device_of, is_cupy_array
 from numlearn._result import Status
 from numlearn._validation import check_array, check_callable, check_scalar, check_vector
 from numlearn.ot._sinkhorn import _finish, _Monitor
@@ -103,14 +103,41 @@ def _exponent(M, f, g, inv_reg):
     return (f[:, None] + g[None, :] - M) * inv_reg
 
 
-def _log_loop(M, a, b, reg, f, g, tol, max_iter, mon, xp):
+class GenericOps:
+    """The whole-matrix kernels of the generic path, written against ``xp``.
+
+    :class:`numlearn.ot._cuda_ops.CudaOps` has the same methods on Numba-CUDA kernels
+    (chosen once, at the solver's entry, for CuPy inputs).
+    """
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def row_lse(self, M, f, g, inv_reg):
+        """``log Σ_j exp((f_i + g_j - M_ij) · inv_reg)`` for every row (max-shifted)."""
+        return _lse(_exponent(M, f, g, inv_reg), 1, self.xp)
+
+    def col_lse(self, M, f, g, inv_reg):
+        """``log Σ_i exp((f_i + g_j - M_ij) · inv_reg)`` for every column."""
+        return _lse(_exponent(M, f, g, inv_reg), 0, self.xp)
+
+    def sparsify(self, P, threshold, cap):
+        """The SNS sparsifier of the plan ``P`` as a dense masked matrix (see
+        :func:`numlearn.ot._kernels.row_topk_select` for the rule, ties included)."""
+        from numlearn.ot._sns_array_api import DenseSparsified
+
+        return DenseSparsified(P, threshold, cap, self.xp)
+
+
+def _log_loop(M, a, b, reg, f, g, tol, max_iter, mon, xp, ops=None):
     """The log-domain loop of ``_sinkhorn_log_loop``: measure ``‖P1 - a‖₁``, then update."""
+    ops = GenericOps(xp) if ops is None else ops
     inv_reg = 1.0 / reg
     log_a, log_b = xp.log(a), xp.log(b)
     err = math.inf
     status = Status.MAX_ITER
     for it in range(max_iter + 1):
-        lr = _lse(_exponent(M, f, g, inv_reg), 1, xp)
+        lr = ops.row_lse(M, f, g, inv_reg)
         if it > 0:  # the columns are exact only after a column update
             err = float(xp.sum(xp.abs(xp.exp(lr) - a)))
             verdict = mon.check(err, f, g, tol)
@@ -120,7 +147,7 @@ def _log_loop(M, a, b, reg, f, g, tol, max_iter, mon, xp):
         if it >= max_iter:
             break
         f = f + reg * (log_a - lr)
-        lc = _lse(_exponent(M, f, g, inv_reg), 0, xp)
+        lc = ops.col_lse(M, f, g, inv_reg)
         g = g + reg * (log_b - lc)
     return status, err, f, g
 
@@ -174,12 +201,24 @@ def _expand(vs, mask, xp):
     return xp.where(mask, full, xp.full_like(full, -math.inf))
 
 
+def select_ops(M, xp):
+    """The kernels for ``M``'s library, chosen once at the solver's entry: Numba-CUDA
+    kernels (:class:`numlearn.ot._cuda_ops.CudaOps`) for CuPy arrays, whole-matrix ``xp``
+    operations otherwise."""
+    if is_cupy_array(M):
+        from numlearn.ot._cuda_ops import CudaOps
+
+        return CudaOps(xp)
+    return GenericOps(xp)
+
+
 def solve_array_api(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose,
-                    callback, name, xp, stacklevel=5):
-    """``_solve`` of :mod:`numlearn.ot._sinkhorn` for ``method`` in {"sinkhorn_log", "sinkhorn"}.
+                    callback, name, xp, sns_options=None, stacklevel=5, ops=None):
+    """``_solve`` of :mod:`numlearn.ot._sinkhorn` for any method, in the namespace ``xp``.
 
     ``xp`` is the (non-NumPy) namespace of the inputs; ``stacklevel`` is that of the
-    ConvergenceWarning (pointing at the user's call).
+    ConvergenceWarning (pointing at the user's call); ``ops`` overrides the kernels
+    :func:`select_ops` would choose (the simulator tests pass ``CudaOps`` with NumPy).
     """
     a, b, M, reg = _check_problem(a, b, M, reg, xp)
     n, m = M.shape
@@ -187,6 +226,7 @@ def solve_array_api(a, b, M, reg, *, method, tol, max_iter, init, return_history
     tol = check_scalar(tol, "tol", low=0.0)
     callback = check_callable(callback, "callback", allow_none=True)
     f, g = _check_init(init, n, m, xp, device)
+    ops = select_ops(M, xp) if ops is None else ops
     sa, sb = a > 0, b > 0
     full = bool(xp.all(sa) & xp.all(sb))
     if full:
@@ -197,11 +237,21 @@ def solve_array_api(a, b, M, reg, *, method, tol, max_iter, init, return_history
         a_s, b_s = xp.take(a, ia, axis=0), xp.take(b, ib, axis=0)
         fs, gs = xp.take(f, ia, axis=0), xp.take(g, ib, axis=0)
     mon = _Monitor(name, verbose, callback, return_history)
+    extra = {}
     # NumPy-backed namespaces (array_api_strict) would warn on exp overflow or a / 0 in a
     # diverging scaling iteration: the loops test for it themselves (no effect on CuPy).
     with np.errstate(all="ignore"):
-        loop = _log_loop if method == "sinkhorn_log" else _scaling_loop
-        status, err, fs, gs = loop(Ms, a_s, b_s, reg, fs, gs, tol, max_iter, mon, xp)
+        if method == "sinkhorn_log":
+            status, err, fs, gs = _log_loop(Ms, a_s, b_s, reg, fs, gs, tol, max_iter, mon, xp,
+                                            ops)
+        elif method == "sinkhorn":
+            status, err, fs, gs = _scaling_loop(Ms, a_s, b_s, reg, fs, gs, tol, max_iter, mon,
+                                                xp)
+        else:
+            from numlearn.ot._sns_array_api import sns_stages
+
+            status, err, fs, gs, extra = sns_stages(Ms, a_s, b_s, reg, fs, gs, tol, mon, xp,
+                                                    ops, sns_options)
         mon.progress.update(mon.n_iter, err, final=True)
         if full:
             f, g = fs, gs
@@ -209,6 +259,7 @@ def solve_array_api(a, b, M, reg, *, method, tol, max_iter, init, return_history
             f, g = _expand(fs, sa, xp), _expand(gs, sb, xp)
         # exp(-inf) = 0 off the support, so the full plan comes out in one pass
         plan = xp.astype(xp.exp(_exponent(M, f, g, 1.0 / reg)), M.dtype)
+    if method != "sns":
+        extra = dict(n_sinkhorn_iter=mon.n_iter, n_newton_iter=0)
     return _finish(plan, f, g, a, b, M, xp, status=status, mon=mon, reg=reg, tol=tol,
-                   method=method, name=name, stacklevel=stacklevel + 1, n_sinkhorn_iter=mon.n_iter,
-                   n_newton_iter=0)
+                   method=method, name=name, stacklevel=stacklevel + 1, **extra)
