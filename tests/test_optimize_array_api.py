@@ -52,7 +52,7 @@ def _assert_same(res, ref, atol=1e-10):
     for name in ("fun", "kkt_norm", "constr_violation"):
         assert type(res[name]) is float
     assert isinstance(res.history, np.ndarray) and len(res.history) == res.nit + 1
-    np.testing.assert_allclose(res.history, ref.history, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(res.history, ref.history, rtol=1e-6, atol=max(1e-12, atol / 1e3))
 
 
 def _assert_strict(res, n, m):
@@ -70,7 +70,10 @@ def test_hs_matches_numpy_path(name, sketch):
     kwargs, x0 = _wrap_problem(pb, xps)
     res = minimize_eq(x0=x0, sketch=sketch, random_state=0, **kwargs)
     assert ref.success and ref.kkt_norm <= 1e-8
-    _assert_same(res, ref)
+    # HS26 and HS46 have a singular reduced Hessian at the solution: x is determined only
+    # to about sqrt(KKT tolerance), so the inner solver's rounding (the sketches run in
+    # the input's namespace, in another summation order) moves x by ~1e-8 there
+    _assert_same(res, ref, atol=1e-6 if name in ("HS26", "HS46") else 1e-10)
     _assert_strict(res, pb.n, pb.m)
     # a KKT point of the problem, checked independently on the host
     assert pb.kkt_norm(to_numpy(res.x), to_numpy(res.v)) <= 1e-8

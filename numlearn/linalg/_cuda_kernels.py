@@ -48,3 +48,68 @@ def sparse_sketch_apply_kernel(row_idx, vals, A, out):
         a = A[j, c]
         for t in range(row_idx.shape[1]):
             cuda.atomic.add(out, (row_idx[j, t], c), vals[j, t] * a)
+
+
+# multicolor SOR (numlearn.linalg._sor_multicolor)
+__all__ += ["sor_color_sweep_kernel", "sor_residual_kernel"]
+
+
+@cuda.jit
+def sor_color_sweep_kernel(bptr, bind, bdata, c, x, w1, start, stop):
+    """Multicolor SOR: update the rows ``start:stop`` of one color, one thread per row.
+
+    ``x_i ← w1 x_i + c_i − Σ_j B_ij x_j`` with ``B = ωD⁻¹(L + U)`` (no diagonal), ``c = ωD⁻¹b``
+    and ``w1 = 1 − ω`` (see ``numlearn.linalg._sor_multicolor``). Rows of one color are
+    uncoupled, so every thread reads only values of other colors.
+    """
+    i = start + cuda.grid(1)
+    if i < stop:
+        s = c[i] + w1 * x[i]
+        for jj in range(bptr[i], bptr[i + 1]):
+            s -= bdata[jj] * x[bind[jj]]
+        x[i] = s
+
+
+@cuda.jit
+def sor_residual_kernel(bptr, bind, bdata, c, dscale, omega, x, r):
+    """``r = b − A x`` from the SOR split: ``r_i = dscale_i (c_i − ω x_i − Σ_j B_ij x_j)``."""
+    i = cuda.grid(1)
+    if i < x.shape[0]:
+        t = c[i] - omega * x[i]
+        for jj in range(bptr[i], bptr[i + 1]):
+            t -= bdata[jj] * x[bind[jj]]
+        r[i] = dscale[i] * t
+
+
+__all__ += ["sor_color_sweep_residual_kernel"]
+
+
+@cuda.jit
+def sor_color_sweep_residual_kernel(bptr, bind, bdata, c, dscale, x, xold, r, w1, omega, start,
+                                    stop):
+    """The color sweep of ``sor_color_sweep_kernel`` fused with the residual of the *incoming*
+    iterate: ``r_i = dscale_i (c_i − ω x_i^old − Σ_j B_ij x_j^old)``.
+
+    Colors are contiguous and in sweep order, so a column ``j < start`` belongs to an earlier
+    color, already updated in this sweep: its old value is read from ``xold``, which every
+    thread fills for its own row before overwriting ``x_i``.
+    """
+    i = start + cuda.grid(1)
+    if i < stop:
+        xi = x[i]
+        ci = c[i]
+        s = ci + w1 * xi
+        t = ci - omega * xi
+        for jj in range(bptr[i], bptr[i + 1]):
+            j = bind[jj]
+            a = bdata[jj]
+            if j < start:
+                s -= a * x[j]
+                t -= a * xold[j]
+            else:
+                p = a * x[j]
+                s -= p
+                t -= p
+        r[i] = dscale[i] * t
+        xold[i] = xi
+        x[i] = s

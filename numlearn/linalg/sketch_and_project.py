@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from numlearn._backend import get_namespace, is_numpy_namespace, to_device, to_numpy
+from numlearn._backend import device_of, get_namespace, is_numpy_namespace, to_device, to_numpy
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
@@ -31,6 +31,7 @@ from numlearn._validation import (
     check_vector,
 )
 from numlearn.linalg._operators import as_matvec
+from numlearn.linalg._sketch_and_project_xp import ArrayAPIEngine
 from numlearn.linalg._sketch_kernels import (
     block_kaczmarz_epoch_csr,
     block_kaczmarz_epoch_dense,
@@ -221,14 +222,27 @@ def _validate(
     sketch = check_option(sketch, "sketch", SKETCH_AND_PROJECT_SKETCHES)
     A, (m, n) = check_operator(A, "A", square=False)
     out_like = b
-    A = _host_matrix(A)
-    b_xp = get_namespace(b) if hasattr(b, "__array_namespace__") else np
-    b = np.asarray(to_numpy(check_vector(b, "b", m, xp=b_xp)), dtype=np.float64)
-    if x0 is None:
-        x = np.zeros(n)
+    xp = None if sp.issparse(A) else get_namespace(A)
+    if xp is not None and not is_numpy_namespace(xp):
+        # a dense matrix of another array library (CuPy: the GPU) stays where it is;
+        # b and x0 are moved next to it
+        A = xp.astype(A, xp.float64)
+        b = xp.astype(check_vector(to_device(b, A), "b", m, xp=xp), xp.float64)
+        if x0 is None:
+            x = xp.zeros(n, dtype=xp.float64, device=device_of(A))
+        else:
+            x = xp.astype(check_vector(to_device(x0, A), "x0", n, xp=xp), xp.float64, copy=True)
+        out_like = A
     else:
-        x0_xp = get_namespace(x0) if hasattr(x0, "__array_namespace__") else np
-        x = np.array(to_numpy(check_vector(x0, "x0", n, xp=x0_xp)), dtype=np.float64)
+        xp = np
+        A = _host_matrix(A)
+        b_xp = get_namespace(b) if hasattr(b, "__array_namespace__") else np
+        b = np.asarray(to_numpy(check_vector(b, "b", m, xp=b_xp)), dtype=np.float64)
+        if x0 is None:
+            x = np.zeros(n)
+        else:
+            x0_xp = get_namespace(x0) if hasattr(x0, "__array_namespace__") else np
+            x = np.array(to_numpy(check_vector(x0, "x0", n, xp=x0_xp)), dtype=np.float64)
     block_size = check_scalar(block_size, "block_size", kind=int, low=1, high=m)
     rtol = check_scalar(rtol, "rtol", low=0.0)
     atol = check_scalar(atol, "atol", low=0.0)
@@ -253,6 +267,7 @@ def _validate(
         rng=check_random_state(random_state),
         callback=check_callable(callback, "callback", allow_none=True),
         out_like=out_like,
+        xp=xp,
     )
 
 
@@ -275,10 +290,15 @@ def _host_matrix(A):
 # driver
 # --------------------------------------------------------------------------------------
 def _solve(p: dict, *, return_history: bool, progress: Progress) -> SolverResult:
-    A, b, x = p["A"], p["b"], p["x"]
-    matvec = as_matvec(A)
-    residual_norm = float(np.linalg.norm(matvec(x) - b))
-    b_norm = float(np.linalg.norm(b))
+    A, b, x, xp = p["A"], p["b"], p["x"], p["xp"]
+    on_host = xp is np
+    matvec = as_matvec(A, None if on_host else xp)
+
+    def norm(v) -> float:
+        return float(np.linalg.norm(v)) if on_host else float(xp.linalg.vector_norm(v))
+
+    residual_norm = norm(matvec(x) - b)
+    b_norm = norm(b)
     reference = b_norm if b_norm > 0 else residual_norm
     tol = max(p["rtol"] * reference, p["atol"])
     history = [residual_norm]
@@ -292,10 +312,15 @@ def _solve(p: dict, *, return_history: bool, progress: Progress) -> SolverResult
 
     if residual_norm <= tol:
         return finish(Status.SUCCESS, 0)
-    if not (A.data if sp.issparse(A) else A).any() or not np.isfinite(residual_norm):
+    if not (bool(xp.any(A != 0)) if not on_host else (A.data if sp.issparse(A) else A).any()) \
+            or not np.isfinite(residual_norm):
         return finish(Status.BREAKDOWN if np.isfinite(residual_norm) else Status.DIVERGED, 0)
 
-    if p["sketch"] in _ROW_SKETCHES:
+    if not on_host:
+        engine = ArrayAPIEngine(A, b, p["sketch"], p["block_size"], p["rng"], xp,
+                                row_sketches=_ROW_SKETCHES, sampler_type=_RowSampler,
+                                rcond_factor=_RCOND_FACTOR)
+    elif p["sketch"] in _ROW_SKETCHES:
         engine = _RowEngine(A, b, p["sketch"], p["block_size"], p["rng"], matvec)
     else:
         engine = _SketchEngine(A, b, p["sketch"], p["block_size"], p["rng"], matvec)
@@ -303,12 +328,16 @@ def _solve(p: dict, *, return_history: bool, progress: Progress) -> SolverResult
     n_iter, status = 0, Status.MAX_ITER
     while n_iter < p["maxiter"]:
         n_steps = min(p["check_every"], p["maxiter"] - n_iter)
-        engine.run(x, n_steps)
+        if on_host:
+            engine.run(x, n_steps)
+        else:
+            x = engine.run(x, n_steps)
         n_iter += n_steps
-        residual_norm = float(np.linalg.norm(engine.residual(x)))
+        residual_norm = norm(engine.residual(x))
         history.append(residual_norm)
         progress.update(n_iter, residual_norm)
-        if not (np.isfinite(residual_norm) and np.all(np.isfinite(x))):
+        finite = np.all(np.isfinite(x)) if on_host else bool(xp.all(xp.isfinite(x)))
+        if not (np.isfinite(residual_norm) and finite):
             status = Status.DIVERGED
             break
         converged = residual_norm <= tol
@@ -321,9 +350,12 @@ def _solve(p: dict, *, return_history: bool, progress: Progress) -> SolverResult
     return finish(status, n_iter)
 
 
-def _callback_stops(callback, x: np.ndarray) -> bool:
-    view = x.view()
-    view.flags.writeable = False
+def _callback_stops(callback, x) -> bool:
+    if not isinstance(x, np.ndarray):  # another namespace: the callback gets a copy
+        view = x + 0.0
+    else:
+        view = x.view()
+        view.flags.writeable = False
     try:
         callback(view)
     except StopIteration:

@@ -475,3 +475,47 @@ def test_weighted_blocks_have_the_law_of_successive_sampling():
     for _ in range(40000):
         ref[rng.choice(6, 3, replace=False, p=weights / weights.sum())] += 1
     np.testing.assert_allclose(ours, ref / 40000, atol=0.01)
+
+
+# ---- dense matrices of another array library (CuPy on a GPU; array_api_strict here) ----
+@pytest.mark.parametrize(
+    "sketch, block_size",
+    [("gaussian", 4), ("kaczmarz", 1), ("kaczmarz", 4), ("uniform", 3), ("countsketch", 4),
+     ("sparse_sign", 5)],
+)
+def test_array_api_matrix_stays_in_its_namespace_with_the_same_iterates(sketch, block_size):
+    xps = pytest.importorskip("array_api_strict")
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((60, 25))
+    b = A @ rng.standard_normal(25)
+    kw = dict(sketch=sketch, block_size=block_size, random_state=1, rtol=1e-10,
+              return_history=True)
+    ref = sketch_and_project(A, b, **kw)
+    res = sketch_and_project(xps.asarray(A), xps.asarray(b), **kw)
+    assert type(res.x) is type(xps.asarray(0.0)) and res.x.dtype == xps.float64
+    assert res.converged and res.n_iter == ref.n_iter
+    np.testing.assert_allclose(np.asarray(res.x), ref.x, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.history, ref.history, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(res.x), np.linalg.lstsq(A, b, rcond=None)[0],
+                               atol=1e-8)
+
+
+def test_array_api_matrix_x0_callback_and_bad_input():
+    xps = pytest.importorskip("array_api_strict")
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((30, 40))  # underdetermined: converges to the point closest to x0
+    b = A @ rng.standard_normal(40)
+    x0 = rng.standard_normal(40)
+    seen = []
+    res = sketch_and_project(xps.asarray(A), xps.asarray(b), x0=xps.asarray(x0),
+                             sketch="gaussian", block_size=6, rtol=1e-11, random_state=0,
+                             callback=lambda x: seen.append(type(x)))
+    closest = x0 - np.linalg.pinv(A) @ (A @ x0 - b)
+    np.testing.assert_allclose(np.asarray(res.x), closest, atol=1e-8)
+    assert seen and all(t is type(xps.asarray(0.0)) for t in seen)
+    b_bad = np.array(b)
+    b_bad[2] = np.nan
+    with pytest.raises(ValueError, match="b contains NaN"):
+        sketch_and_project(xps.asarray(A), xps.asarray(b_bad))
+    with pytest.raises(ValueError, match="b"):
+        sketch_and_project(xps.asarray(A), xps.asarray(b[:-1]))
