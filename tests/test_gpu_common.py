@@ -64,3 +64,27 @@ def test_nan_in_cupyx_sparse_is_rejected():
     A.data[3] = np.nan
     with pytest.raises(ValueError, match="A contains NaN"):
         cg(csp.csr_matrix(A), np.ones(16))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("sketch", ["kaczmarz", "gaussian"])
+def test_sketch_and_project_on_cupy(sketch):
+    cupy = pytest.importorskip("cupy")
+    import cupyx.scipy.sparse as csp
+
+    from numlearn.linalg import sketch_and_project
+
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((80, 30))
+    b = A @ rng.standard_normal(30)
+    kw = dict(sketch=sketch, block_size=4, random_state=0, rtol=1e-10)
+    ref = sketch_and_project(A, b, **kw)
+    res = sketch_and_project(cupy.asarray(A), cupy.asarray(b), **kw)
+    assert isinstance(res.x, cupy.ndarray) and res.n_iter == ref.n_iter
+    np.testing.assert_allclose(res.x.get(), ref.x, atol=1e-10)
+    A_sparse = sp.random(80, 30, density=0.3, random_state=1, format="csr")
+    b_sparse = A_sparse @ rng.standard_normal(30)
+    ref = sketch_and_project(A_sparse, b_sparse, **kw)
+    res = sketch_and_project(csp.csr_matrix(A_sparse), cupy.asarray(b_sparse), **kw)
+    assert isinstance(res.x, cupy.ndarray)
+    np.testing.assert_allclose(res.x.get(), ref.x, atol=1e-12)

@@ -19,7 +19,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from numlearn._backend import device_of, get_namespace, is_numpy_namespace, to_device, to_numpy
+from numlearn._backend import (
+    device_of,
+    get_namespace,
+    is_cupy_sparse,
+    is_numpy_namespace,
+    to_device,
+    to_numpy,
+)
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
@@ -87,7 +94,12 @@ def sketch_and_project(
     Parameters
     ----------
     A : array_like or scipy.sparse matrix, shape (m, n)
-        The matrix. Sparse matrices are used in CSR form (converted once).
+        The matrix. Sparse matrices are used in CSR form (converted once). A dense array
+        of another array library (CuPy) stays in it, on its device: the iterates, the
+        residual and the sketched rows are computed there; only the sketches are drawn and
+        the ``τ × τ`` pseudo-inverse is taken on the host (same random stream, so the same
+        iterates up to rounding), and ``x`` is returned there. A ``cupyx.scipy.sparse``
+        matrix is copied to the host and solved there, with ``x`` returned on the GPU.
     b : array_like, shape (m,)
         Right-hand side, assumed in the range of ``A``.
     sketch : {"gaussian", "kaczmarz", "uniform", "countsketch", "sparse_sign"}, optional
@@ -222,6 +234,11 @@ def _validate(
     sketch = check_option(sketch, "sketch", SKETCH_AND_PROJECT_SKETCHES)
     A, (m, n) = check_operator(A, "A", square=False)
     out_like = b
+    if is_cupy_sparse(A):
+        # row sampling on a GPU sparse matrix has no array-API form: solve on the host
+        # (one copy of A), hand x back on the device of b
+        out_like = to_device(b, A.data) if not hasattr(b, "__array_namespace__") else b
+        A = A.get()
     xp = None if sp.issparse(A) else get_namespace(A)
     if xp is not None and not is_numpy_namespace(xp):
         # a dense matrix of another array library (CuPy: the GPU) stays where it is;
