@@ -199,7 +199,8 @@ def test_greedy_rules_beat_cyclic_and_random():
     for sel in ("cyclic", "random", "lipschitz", "gs", "gsl", "gsq"):
         with pytest.warns(ConvergenceWarning):
             res = coordinate_descent(X, y, Quadratic(), L1(0.01), selection=sel, max_iter=5,
-                                     tol=0.0, working_set=False, anderson=False, random_state=0)
+                                     tol=0.0, working_set=False, anderson=False, random_state=0,
+                                     screening=False)  # p updates per epoch for every rule
         assert res.n_updates == 500
         gaps[sel] = res.objective - f_star.objective
     assert max(gaps["gs"], gaps["gsl"], gaps["gsq"]) < min(gaps["cyclic"], gaps["random"],
@@ -310,6 +311,10 @@ def test_multinomial_matches_sklearn(penalty):
         np.testing.assert_allclose(clf.intercept_, ref.intercept_, atol=2e-6)
         np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(X), atol=1e-6)
         assert clf.dual_gap_ <= 1e-13 * np.log(3)
+    # the estimator with a greedy rule (multinomial greedy selection in the engine)
+    greedy = LogisticRegression(penalty=penalty, C=C, tol=1e-13, max_iter=100000,
+                                selection="gsl").fit(X, y)
+    np.testing.assert_allclose(greedy.coef_, ref.coef_, atol=2e-6)
     if penalty == "l1":
         res = coordinate_descent(X, y.astype(float), Multinomial(), L1(1 / (C * len(y))),
                                  selection="lipschitz", tol=1e-12, random_state=0,
@@ -318,7 +323,61 @@ def test_multinomial_matches_sklearn(penalty):
     with pytest.raises(ValueError, match="class indices"):
         coordinate_descent(X, y + 0.5, Multinomial(), L1(0.1), selection="cyclic")
     with pytest.raises(ValueError, match="Multinomial datafit supports"):
-        coordinate_descent(X, y.astype(float), Multinomial(), L1(0.1), selection="gs")
+        coordinate_descent(X, y.astype(float), Multinomial(), L1(0.1), update="newton")
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_multinomial_greedy_rules_and_working_sets(sparse):
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    rng = np.random.default_rng(0)
+    X = np.hstack([X, rng.standard_normal((X.shape[0], 40))])  # 40 irrelevant features
+    C, n = 0.1, len(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = sklm.LogisticRegression(C=C, l1_ratio=1.0, solver="saga", tol=1e-12,
+                                      max_iter=100000).fit(X, y)
+    Xin = sp.csc_matrix(X) if sparse else X
+    kw = dict(tol=1e-12, fit_intercept=True, max_iter=100000, random_state=0)
+    runs = {}
+    for sel, ws in (("cyclic", False), ("cyclic", True), ("gs", True), ("gsl", True),
+                    ("gsq", True), ("gsq", False)):
+        res = coordinate_descent(Xin, y.astype(float), Multinomial(), L1(1 / (C * n)),
+                                 selection=sel, working_set=ws, **kw)
+        assert res.converged and res.dual_gap <= 1e-12 * np.log(3)
+        np.testing.assert_allclose(res.coef.T, ref.coef_, atol=1e-6)
+        np.testing.assert_allclose(res.intercept, ref.intercept_, atol=1e-6)
+        runs[sel, ws] = res
+    # working sets (rows) and greedy rules need far fewer row updates than full cyclic
+    # epochs (measured: 63k full cyclic, 22k cyclic on working sets, 4.3k greedy)
+    assert runs["cyclic", True].n_updates < 0.5 * runs["cyclic", False].n_updates
+    for sel in ("gs", "gsl", "gsq"):
+        assert runs[sel, True].n_updates < 0.3 * runs["cyclic", True].n_updates
+
+
+def test_multinomial_greedy_beats_cyclic_per_update():
+    # the paper's ordering, for the softmax loss: after the same number of row updates
+    # the greedy rules are closer to the optimum than cyclic and random selection
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    rng = np.random.default_rng(1)
+    X = np.hstack([X, rng.standard_normal((X.shape[0], 30))])
+    yf = y.astype(float)
+    pen = L2(0.01)
+    best = coordinate_descent(X, yf, Multinomial(), pen, tol=1e-13, max_iter=100000,
+                              selection="gsq")
+    gaps = {}
+    for sel in ("cyclic", "random", "gs", "gsl", "gsq"):
+        with pytest.warns(ConvergenceWarning):
+            res = coordinate_descent(X, yf, Multinomial(), pen, selection=sel, max_iter=3,
+                                     tol=0.0, working_set=False, random_state=0)
+        assert res.n_updates == 3 * X.shape[1]
+        gaps[sel] = res.objective - best.objective
+    ref = sklm.LogisticRegression(C=1 / (0.01 * len(y)), fit_intercept=False, tol=1e-12,
+                                  max_iter=10000).fit(X, y)
+    np.testing.assert_allclose(best.coef.T - best.coef.T.mean(0), ref.coef_ - ref.coef_.mean(0),
+                               atol=1e-6)
+    assert max(gaps["gs"], gaps["gsl"], gaps["gsq"]) < min(gaps["cyclic"], gaps["random"])
 
 
 # ---------------------------------------------------------------------------------------

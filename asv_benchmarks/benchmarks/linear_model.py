@@ -156,3 +156,131 @@ class EnetPath:
     def time_sklearn(self, problem, l1_ratio):
         quiet(sklm.enet_path, self.X, self.y, l1_ratio=l1_ratio, n_alphas=20, eps=1e-2,
               tol=1e-6)
+
+
+class Screening:
+    """Gap safe screening on and off: the 20-point sparse Lasso path and a single fit
+    (``tol=1e-6``); ``track_screened`` is the share of features screened in the fit."""
+
+    params = (["sparse", "dense"],)
+    param_names = ["problem"]
+    timeout = 900
+
+    def setup(self, problem):
+        self.X, self.y, self.alpha = make_problem(problem)
+        self.yc = self.y - self.y.mean()
+        quiet(enet_path, self.X, self.yc, l1_ratio=1.0, n_alphas=2, max_iter=2)
+
+    def _path(self, screening):
+        quiet(enet_path, self.X, self.yc, l1_ratio=1.0, n_alphas=20, eps=1e-2, tol=1e-6,
+              selection="cyclic", precompute=False, screening=screening)
+
+    def _fit(self, screening):
+        return quiet(coordinate_descent, self.X, self.y, Quadratic(), ElasticNetPenalty(
+            self.alpha, 1.0), tol=1e-6, max_iter=10000, selection="cyclic",
+            fit_intercept=True, screening=screening)
+
+    def time_path_screening(self, problem):
+        self._path(True)
+
+    def time_path_no_screening(self, problem):
+        self._path(False)
+
+    def time_fit_screening(self, problem):
+        self._fit(True)
+
+    def time_fit_no_screening(self, problem):
+        self._fit(False)
+
+    def track_screened(self, problem):
+        return self._fit(True).screened.shape[0] / self.X.shape[1]
+
+
+class GreedyHeap:
+    """Greedy (GSL) coordinate updates on sparse ``X``: the indexed max-heap against a scan
+    of the stored scores (the same choices), 2000 updates. Sizes: ``p = 10^4`` with 100
+    entries per column and ``p = 10^5`` with 10 (``n = 10^5``)."""
+
+    params = ([10_000, 100_000],)
+    param_names = ["p"]
+    timeout = 300
+
+    def setup(self, p):
+        from numlearn.linear_model import _cd_kernels as K
+
+        self.K = K
+        n, k = 100_000, 10**6 // p
+        rng = np.random.default_rng(0)
+        rows = rng.integers(0, n, size=p * k)
+        X = sp.csc_matrix((rng.uniform(size=p * k), (rows, np.repeat(np.arange(p), k))),
+                          shape=(n, p))
+        X.sum_duplicates()
+        w = np.zeros(p)
+        w[rng.choice(p, 50, replace=False)] = rng.standard_normal(50)
+        self.y = X @ w + 0.1 * rng.standard_normal(n)
+        self.X, self.R = X, X.tocsr()
+        self.lip = np.asarray(X.multiply(X).sum(0)).ravel() / n
+        self.l1 = float(np.abs(X.T @ self.y).max()) / n / 20
+        self.cols = np.arange(p, dtype=np.int64)
+        self.g0 = -(X.T @ self.y) / n
+        self._run(True, 10)  # compile
+
+    def _run(self, heap, n_updates=2000):
+        X, R, K = self.X, self.R, self.K
+        return K.greedy_csc_neighbours(
+            X.indptr, X.indices, X.data, R.indptr, R.indices, R.data, self.y, self.y.copy(),
+            np.zeros(X.shape[1]), self.cols, self.cols, self.g0.copy(), self.lip, self.l1, 0.0,
+            K.RULE_GSL, K.QUADRATIC, n_updates, heap, np.zeros(0, dtype=np.int64))
+
+    def time_heap(self, p):
+        self._run(True)
+
+    def time_scan(self, p):
+        self._run(False)
+
+    def track_updates(self, p):
+        return self._run(True)
+
+
+class MultinomialFit:
+    """L1 softmax regression (K = 4 classes, 20 relevant of ``p`` features) at ``tol=1e-8``
+    (relative gap): full cyclic epochs, working sets of rows (cyclic and GSQ), against
+    scikit-learn's saga at the same ``tol`` (its own stopping rule)."""
+
+    params = (["cyclic", "cyclic_ws", "gsq_ws"],)
+    param_names = ["variant"]
+    timeout = 600
+
+    def setup(self, variant):
+        from sklearn.linear_model import LogisticRegression
+
+        from numlearn.linear_model import L1, Multinomial
+
+        rng = np.random.default_rng(0)
+        n, p, k = (5000, 1000, 4) if FULL else (2000, 400, 4)
+        self.X = rng.standard_normal((n, p))
+        W = np.zeros((p, k))
+        W[:20] = rng.standard_normal((20, k))
+        self.y = np.argmax(self.X @ W + rng.gumbel(size=(n, k)), axis=1).astype(float)
+        self.lam = 0.02
+        self.datafit, self.penalty = Multinomial(), L1(self.lam)
+        self.sk = LogisticRegression(C=1 / (self.lam * n), l1_ratio=1.0, solver="saga",
+                                     tol=1e-8, max_iter=10000)
+        selection, ws = {"cyclic": ("cyclic", False), "cyclic_ws": ("cyclic", True),
+                         "gsq_ws": ("gsq", True)}[variant]
+        self.kw = dict(selection=selection, working_set=ws, tol=1e-8, max_iter=10000,
+                       fit_intercept=True)
+        quiet(coordinate_descent, self.X[:50], self.y[:50], self.datafit, self.penalty,
+              max_iter=2, **{k: v for k, v in self.kw.items() if k != "max_iter"})
+
+    def _fit(self):
+        return quiet(coordinate_descent, self.X, self.y, self.datafit, self.penalty, **self.kw)
+
+    def time_numlearn(self, variant):
+        self._fit()
+
+    def time_sklearn_saga(self, variant):
+        quiet(self.sk.fit, self.X, self.y)
+
+    def track_row_updates(self, variant):
+        return self._fit().n_updates

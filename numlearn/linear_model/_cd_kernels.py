@@ -848,6 +848,54 @@ def enet_gap_kkt(r, y, w, grad, l1, l2, kkt):
     return gap, kmax
 
 
+@njit(cache=True)
+def gap_safe_screen(w, grad, lip, l1, l2, gap, screened):
+    """Gap safe screening (Fercoq, Gramfort & Salmon 2015; Ndiaye et al. 2017).
+
+    For ``F(X w) + l1 ‖w‖₁ + l2 ‖w‖² / 2`` with a datafit whose coordinate Lipschitz
+    constants are ``lip`` (``F`` is ``(1/γ)``-smooth, ``lip_j = ‖x_j‖² / γ``), the dual
+    optimum lies in the ball of radius ``√(2 gap γ)`` around the rescaled dual point
+    ``θ = -∇F · l1 / max(l1, ‖v‖_∞)``, ``v = -grad - l2 w`` (the elastic net by the
+    usual augmentation of ``X`` with ``√(n l2) I``). Coordinate ``j`` is zero at every
+    optimum when ``|v_j| l1 / max(l1, ‖v‖_∞) + √(2 gap (lip_j + l2)) < l1``.
+
+    ``grad`` is the datafit gradient (zero on already screened coordinates) and ``gap``
+    the duality gap of the problem restricted to the unscreened coordinates. Marks the
+    new screened coordinates in ``screened``; returns how many there are.
+    """
+    p = w.shape[0]
+    dual_norm = 0.0
+    for j in range(p):
+        if not screened[j]:
+            v = abs(grad[j] + l2 * w[j])
+            if v > dual_norm:
+                dual_norm = v
+    scale = l1 / max(l1, dual_norm)
+    two_gap = 2.0 * max(gap, 0.0)
+    count = 0
+    for j in range(p):
+        if screened[j]:
+            continue
+        v = abs(grad[j] + l2 * w[j]) * scale
+        if v + math.sqrt(two_gap * (lip[j] + l2)) < l1:
+            screened[j] = True
+            count += 1
+    return count
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def dense_rmatvec_cols(X, v, cols, out):
+    """``out[k] = X[:, cols[k]]ᵀ v`` for F-ordered dense ``X`` (no copy of the columns)."""
+    n = X.shape[0]
+    for k in range(cols.shape[0]):
+        j = cols[k]
+        acc = 0.0
+        for i in range(n):
+            acc += X[i, j] * v[i]
+        out[k] = acc
+    return out
+
+
 @njit(cache=True, fastmath={"reassoc", "contract"})
 def epoch_csc_quadratic(indptr, indices, data, colsum, state, w, coords, lip, mean, l1, l2):
     """:func:`epoch_csc` for least squares, with the zero-stays-zero test done before any
@@ -1310,3 +1358,314 @@ def epoch_newton_blocks_csc(indptr, indices, data, colsum, y, state, w, bptr, bc
         for i in range(n):
             state[i] += shift
     return fails
+
+
+# ---------------------------------------------------------------------------------------
+# Greedy selection with an indexed max-heap (sparse X, no centring)
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def _heap_above(key, a, b):
+    """Whether item ``a`` goes above item ``b``: larger key, ties to the smaller index
+    (the order of a left-to-right scan with a strict comparison)."""
+    return key[a] > key[b] or (key[a] == key[b] and a < b)
+
+
+@njit(cache=True)
+def _heap_sift_up(heap, where, key, h):
+    item = heap[h]
+    while h > 0:
+        parent = (h - 1) >> 1
+        other = heap[parent]
+        if not _heap_above(key, item, other):
+            break
+        heap[h] = other
+        where[other] = h
+        h = parent
+    heap[h] = item
+    where[item] = h
+
+
+@njit(cache=True)
+def _heap_sift_down(heap, where, key, h):
+    m = heap.shape[0]
+    item = heap[h]
+    while True:
+        child = 2 * h + 1
+        if child >= m:
+            break
+        if child + 1 < m and _heap_above(key, heap[child + 1], heap[child]):
+            child += 1
+        other = heap[child]
+        if not _heap_above(key, other, item):
+            break
+        heap[h] = other
+        where[other] = h
+        h = child
+    heap[h] = item
+    where[item] = h
+
+
+@njit(cache=True)
+def heap_build(heap, where, key):
+    """Indexed binary max-heap of the items ``0..m-1`` keyed by ``key`` (O(m))."""
+    m = key.shape[0]
+    for t in range(m):
+        heap[t] = t
+        where[t] = t
+    for h in range((m >> 1) - 1, -1, -1):
+        _heap_sift_down(heap, where, key, h)
+
+
+@njit(cache=True)
+def heap_update(heap, where, key, item, value):
+    """Set ``key[item] = value`` and restore the heap (increase- or decrease-key)."""
+    old = key[item]
+    key[item] = value
+    if value > old:
+        _heap_sift_up(heap, where, key, where[item])
+    elif value < old:
+        _heap_sift_down(heap, where, key, where[item])
+
+
+@njit(cache=True)
+def greedy_csc_neighbours(indptr, indices, data, rptr, rcols, rdata, y, state, w, cols, pos,
+                          grad, lip, l1, l2, rule, datafit, n_updates, use_heap, trace):
+    """Greedy coordinate updates on sparse ``X`` (not centred) with the gradient kept exact
+    by updating only the coordinates that share a row with the updated one.
+
+    ``X`` is given twice, as CSC (``indptr, indices, data``) and CSR (``rptr, rcols,
+    rdata``). The candidates are the columns ``cols`` (``pos[j]`` is the position of column
+    ``j`` in ``cols``, -1 if absent); ``grad`` (indexed like ``cols``) holds their datafit
+    gradient on entry. After ``w_j += d`` the state (residual ``r`` for least squares,
+    margin ``z`` for the logistic loss) changes on the rows of column ``j`` only, so only
+    the partial derivatives of the columns meeting those rows change: an update costs
+    O(Σ_{i ∈ col j} nnz(row i)) plus, for picking the next coordinate, O(log m) per
+    changed score with the indexed max-heap (``use_heap``) or O(m) with a scan of the
+    stored scores. Both pick the same coordinates (ties to the smaller position). A score
+    that drops is only marked (its heap key stays an upper bound) and fixed when it
+    reaches the top, which halves the heap work of an update.
+    ``trace`` (length ``n_updates`` or 0) receives the chosen columns.
+    Returns the number of updates that changed ``w``.
+    """
+    n = state.shape[0]
+    m = cols.shape[0]
+    key = np.empty(m)
+    for t in range(m):
+        j = cols[t]
+        key[t] = greedy_score(grad[t], w[j], lip[j], l1, l2, rule)
+    heap = np.empty(m, dtype=np.int64)
+    where = np.empty(m, dtype=np.int64)
+    score = key.copy()  # the true scores (key: the heap's, possibly stale, upper bounds)
+    if use_heap:
+        heap_build(heap, where, key)
+    stamp = np.full(m, -1, dtype=np.int64)
+    touched = np.empty(m, dtype=np.int64)
+    u = np.empty(0)
+    if datafit != QUADRATIC:  # u_i = -y_i σ(-y_i z_i) / n, the logistic raw gradient
+        u = np.empty(n)
+        _logistic_u(y, state, u, n)
+    changed = 0
+    for step in range(n_updates):
+        if use_heap:
+            # decreases of a score are applied lazily: a stale top is sifted down first
+            # (keys are never below the scores, so the validated top is the true best)
+            tbest = heap[0]
+            while key[tbest] != score[tbest]:
+                heap_update(heap, where, key, tbest, score[tbest])
+                tbest = heap[0]
+        else:
+            tbest = 0
+            for t in range(1, m):
+                if key[t] > key[tbest]:
+                    tbest = t
+        if score[tbest] <= 0.0:
+            break
+        j = cols[tbest]
+        L = lip[j]
+        old = w[j]
+        new = prox_enet(old - grad[tbest] / L, 1.0 / L, l1, l2)
+        d = new - old
+        if d == 0.0:
+            break
+        w[j] = new
+        changed += 1
+        if trace.shape[0] > 0:
+            trace[step] = j
+        n_touched = 0
+        for kk in range(np.uintp(indptr[j]), np.uintp(indptr[j + 1])):
+            i = np.uintp(indices[kk])
+            if datafit == QUADRATIC:
+                state[i] -= d * data[kk]
+                coef = d * data[kk] / n  # Δg_k = d x_kᵀx_j / n
+            else:
+                state[i] += d * data[kk]
+                unew = -y[i] * _sigmoid(-y[i] * state[i]) / n
+                coef = unew - u[i]  # Δg_k = x_kᵀ Δu
+                u[i] = unew
+            for q in range(np.uintp(rptr[i]), np.uintp(rptr[i + 1])):
+                t = pos[np.uintp(rcols[q])]
+                if t < 0:
+                    continue
+                grad[t] += coef * rdata[q]
+                if stamp[t] != step:
+                    stamp[t] = step
+                    touched[n_touched] = t
+                    n_touched += 1
+        for a in range(n_touched):
+            t = touched[a]
+            k = cols[t]
+            s = greedy_score(grad[t], w[k], lip[k], l1, l2, rule)
+            score[t] = s
+            if not use_heap:
+                key[t] = s
+            elif s > key[t]:
+                heap_update(heap, where, key, t, s)
+    return changed
+
+
+@njit(cache=True)
+def csc_gram_update(indptr, indices, data, rptr, rcols, rdata, cols, dw, v, out):
+    """``out += Xᵀ (X[:, cols] dw)`` touching only the rows of the columns ``cols``.
+
+    ``X`` is given as CSC and CSR arrays; ``v`` is a zero work vector of length
+    ``n_samples`` (left zero on return). Costs O(Σ_{j ∈ cols} Σ_{i ∈ col j} nnz(row i))
+    instead of the O(nnz(X)) of a full ``Xᵀ r``: the change of the least-squares gradient
+    after the coordinates ``cols`` moved by ``dw``.
+    """
+    n_rows = 0
+    total = 0
+    for t in range(cols.shape[0]):
+        j = cols[t]
+        total += indptr[j + 1] - indptr[j]
+    rows = np.empty(total, dtype=np.int64)
+    for t in range(cols.shape[0]):
+        j = np.uintp(cols[t])
+        d = dw[t]
+        for k in range(np.uintp(indptr[j]), np.uintp(indptr[j + 1])):
+            i = indices[k]
+            if v[i] == 0.0:
+                rows[n_rows] = i
+                n_rows += 1
+            v[i] += d * data[k]  # (a row met again after an exact cancellation is
+            # listed twice: harmless, the first visit below takes and clears v[i])
+    for a in range(n_rows):
+        i = np.uintp(rows[a])
+        vi = v[i]
+        v[i] = 0.0
+        for q in range(np.uintp(rptr[i]), np.uintp(rptr[i + 1])):
+            out[np.uintp(rcols[q])] += rdata[q] * vi
+    return n_rows
+
+
+# ---------------------------------------------------------------------------------------
+# Greedy rules for the multinomial loss (blocks = coefficient rows W[j, :])
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def _row_score(g, W, j, L, l1, l2, rule):
+    """Greedy score of the row ``W[j, :]`` with gradient ``g``: the norm of its minimum-norm
+    subgradient (GS), divided by ``√L`` (GSL), or the decrease of its prox-linear model
+    with step ``1/L`` (GSQ, separable over the row)."""
+    if L <= 0.0:
+        return 0.0
+    s = 0.0
+    if rule == RULE_GSQ:
+        for k in range(W.shape[1]):
+            s += greedy_score(g[k], W[j, k], L, l1, l2, RULE_GSQ)
+        return s
+    for k in range(W.shape[1]):
+        v = greedy_score(g[k], W[j, k], L, l1, l2, RULE_GS)
+        s += v * v
+    s = math.sqrt(s)
+    if rule == RULE_GSL:
+        s /= math.sqrt(L)
+    return s
+
+
+@njit(cache=True)
+def greedy_multinomial_dense(X, labels, Z, P, W, cols, lip, mean, l1, l2, rule, n_updates):
+    """``n_updates`` greedy row updates of the multinomial loss over the rows ``cols``
+    (dense F-ordered ``X``, columns centred by ``mean``). Every partial derivative depends
+    on all of ``P``, so the gradient of the candidate rows is recomputed after each update
+    (O(n |cols| K), as for the logistic loss). Returns the number of updates made."""
+    n = X.shape[0]
+    K = W.shape[1]
+    m = cols.shape[0]
+    G = np.empty((m, K))
+    d = np.empty(K)
+    changed = 0
+    for _ in range(n_updates):
+        best = -1.0
+        tbest = -1
+        for t in range(m):
+            j = cols[t]
+            mj = mean[j]
+            for k in range(K):
+                G[t, k] = 0.0
+            for i in range(n):
+                x = X[i, j] - mj
+                for k in range(K):
+                    G[t, k] += x * P[i, k]
+                G[t, labels[i]] -= x
+            for k in range(K):
+                G[t, k] /= n
+            s = _row_score(G[t], W, j, lip[j], l1, l2, rule)
+            if s > best:
+                best = s
+                tbest = t
+        if tbest < 0 or best <= 0.0:
+            break
+        j = cols[tbest]
+        if not _multinomial_row_step(G[tbest], W, j, lip[j], l1, l2, d):
+            break
+        changed += 1
+        mj = mean[j]
+        for i in range(n):
+            x = X[i, j] - mj
+            for k in range(K):
+                Z[i, k] += x * d[k]
+            _softmax_row(Z, P, i)
+    return changed
+
+
+@njit(cache=True)
+def greedy_multinomial_csc(indptr, indices, data, labels, Z, P, W, cols, lip, l1, l2, rule,
+                           n_updates):
+    """:func:`greedy_multinomial_dense` for CSC ``X`` (not centred): O(nnz(X_cols) K) per
+    update."""
+    n = Z.shape[0]
+    K = W.shape[1]
+    m = cols.shape[0]
+    G = np.empty((m, K))
+    d = np.empty(K)
+    changed = 0
+    for _ in range(n_updates):
+        best = -1.0
+        tbest = -1
+        for t in range(m):
+            j = cols[t]
+            for k in range(K):
+                G[t, k] = 0.0
+            for q in range(np.uintp(indptr[j]), np.uintp(indptr[j + 1])):
+                i = np.uintp(indices[q])
+                x = data[q]
+                for k in range(K):
+                    G[t, k] += x * P[i, k]
+                G[t, labels[i]] -= x
+            for k in range(K):
+                G[t, k] /= n
+            s = _row_score(G[t], W, j, lip[j], l1, l2, rule)
+            if s > best:
+                best = s
+                tbest = t
+        if tbest < 0 or best <= 0.0:
+            break
+        j = cols[tbest]
+        if not _multinomial_row_step(G[tbest], W, j, lip[j], l1, l2, d):
+            break
+        changed += 1
+        for q in range(np.uintp(indptr[j]), np.uintp(indptr[j + 1])):
+            i = np.uintp(indices[q])
+            for k in range(K):
+                Z[i, k] += data[q] * d[k]
+            _softmax_row(Z, P, i)
+    return changed

@@ -30,6 +30,13 @@ __all__ = ["coordinate_descent", "SELECTIONS"]
 
 SELECTIONS = ("cyclic", "random", "lipschitz", "gs", "gsl", "gsq")
 _GREEDY = {"gs": K.RULE_GS, "gsl": K.RULE_GSL, "gsq": K.RULE_GSQ}
+# greedy rules on sparse X without centring: from this many coordinates in play on, keep
+# the gradient up to date through the rows of the updated column and pick with a max-heap
+# (below, least squares uses the working set's Gram matrix, O(|ws|) per update)
+_NEIGHBOUR_MIN = 512
+_USE_HEAP = True  # False: pick by a scan of the stored scores (same choices, O(|ws|))
+_NEIGHBOURS = True  # False: never use the neighbour kernel (tests, comparisons)
+_BOUNDS = True  # least squares: skip the gradients that bounds show cannot matter
 
 
 def coordinate_descent(
@@ -47,6 +54,7 @@ def coordinate_descent(
     precompute: bool = False,
     working_set: bool = True,
     anderson: bool = True,
+    screening: bool = True,
     warm_start: Any = None,
     random_state: Any = None,
     callback: Callable | None = None,
@@ -80,7 +88,12 @@ def coordinate_descent(
 
     The greedy rules keep the gradient up to date incrementally: for least squares on
     the Gram matrix of the coordinates in play (O(p) per update), for the logistic loss
-    through the margins (a full gradient over the coordinates in play per update).
+    through the margins (a full gradient over the coordinates in play per update). On
+    sparse ``X`` without centring (no intercept, or the logistic loss) and many coordinates
+    in play, an update changes only the partial derivatives of the columns that share a
+    row with the updated one: those are updated through the CSR rows and the best
+    coordinate is kept at the top of an indexed max-heap, O(neighbourhood · log p) per
+    update instead of O(p) (same choices as a scan).
 
     With ``working_set=True`` (as skglm) the solver alternates between picking a working
     set (the support plus the coordinates that violate optimality most, twice the size
@@ -99,9 +112,11 @@ def coordinate_descent(
         Targets (least squares) or labels in {-1, +1} (logistic).
     datafit : Quadratic, Logistic or Multinomial
         For ``Multinomial``, ``y`` holds class indices ``0..K-1``, the coefficients are a
-        ``(n_features, K)`` matrix updated one row at a time (cyclic, random or lipschitz
-        selection; working sets and Anderson extrapolation are not used) and
-        ``intercept`` has shape ``(K,)``.
+        ``(n_features, K)`` matrix updated one row at a time (every selection rule; the
+        greedy ones score a row by the norm of its minimum-norm subgradient, divided by
+        ``√L_j`` for GSL, or by its prox-linear decrease for GSQ, and recompute the
+        gradient of the rows in play after each update; working sets of rows, no
+        Anderson extrapolation, no screening) and ``intercept`` has shape ``(K,)``.
     penalty : L1, L2, ElasticNet or NoPenalty
     selection : {"cyclic", "random", "lipschitz", "gs", "gsl", "gsq"}, default "gsl"
     block_size : int, default 1
@@ -141,6 +156,18 @@ def coordinate_descent(
         O(nnz(X)). Pays when ``n ≫ p`` and for many solves on the same data (paths).
     working_set : bool, default True
     anderson : bool, default True
+    screening : bool, default True
+        Gap safe screening (Fercoq, Gramfort and Salmon [3]_; Ndiaye et al. [4]_) for the
+        L1 and elastic-net penalties with the Quadratic datafit and for the L1-penalized
+        Logistic datafit without intercept: at every duality-gap check, coordinates
+        certified to be zero at the optimum (``|x_jᵀθ| + r ‖x_j‖ < 1`` with the safe
+        radius ``r = √(2 gap γ) / l1`` of the ``γ``-strongly concave dual) are set to
+        zero and left out of the rest of the fit (working sets, epochs and gradients),
+        and the gap is that of the problem restricted to the other coordinates (the
+        same optimum). Independently of it, least-squares checks compute the gradient
+        only where a Cauchy–Schwarz bound cannot rule out a KKT violation (the gap and
+        KKT values stay exact) and, along sparse paths, move it incrementally through
+        the rows of the columns that changed.
     warm_start : array, shape (n_features,) (or (n_features, K)), optional
         Initial coefficients (zeros by default). Not modified.
     random_state : None, int or numpy.random.Generator
@@ -176,6 +203,18 @@ def coordinate_descent(
         If ``max_iter`` epochs do not reach the tolerance; the message gives the achieved
         and the target gap, relative (the units of ``tol``) and absolute.
 
+    Notes
+    -----
+    CuPy arrays, ``cupyx.scipy.sparse`` matrices and other array-API inputs run a
+    *parallel* variant instead (sequential coordinate descent does not map to a GPU):
+    every coordinate is updated at once with a safe ESO step (Richtárik–Takáč; β by power
+    iteration, enforced by backtracking) and FISTA momentum with monotone restart, stopped
+    on the same duality gap in the same units; the per-coordinate step is one Numba-CUDA
+    kernel on CuPy. There ``selection`` other than ``"cyclic"``/``"gsl"``, ``block_size > 1``,
+    ``update="newton"`` and ``precompute=True`` raise ``ValueError``; ``working_set``,
+    ``anderson``, ``screening`` and ``random_state`` are ignored; ``n_iter`` counts full
+    passes. See :mod:`numlearn.linear_model._cd_parallel`.
+
     References
     ----------
     .. [1] J. Nutini, I. Laradji, M. Schmidt, "Let's Make Block Coordinate Descent
@@ -183,6 +222,10 @@ def coordinate_descent(
        Superlinear Convergence", JMLR 23 (2022).
     .. [2] Q. Bertrand, Q. Klopfenstein, P.-A. Bannier, G. Gidel, M. Massias, "Beyond L1:
        Faster and Better Sparse Models with skglm", NeurIPS 2022.
+    .. [3] O. Fercoq, A. Gramfort, J. Salmon, "Mind the duality gap: safer rules for the
+       Lasso", ICML 2015.
+    .. [4] E. Ndiaye, O. Fercoq, A. Gramfort, J. Salmon, "Gap Safe screening rules for
+       sparsity enforcing penalties", JMLR 18 (2017).
 
     Examples
     --------
@@ -195,6 +238,18 @@ def coordinate_descent(
     >>> res.converged, np.flatnonzero(res.coef).tolist()
     (True, [0, 1, 2])
     """
+    if _prepared is None and not isinstance(X, np.ndarray):
+        # CuPy / cupyx.scipy.sparse / other array-API inputs: parallel CD (_cd_parallel.py)
+        from numlearn.linear_model._cd_parallel import parallel_namespace, solve_parallel
+
+        xp = parallel_namespace(X, y)
+        if xp is not None:
+            return solve_parallel(
+                X, y, datafit, penalty, xp=xp, selection=selection, block_size=block_size,
+                update=update, max_iter=max_iter, tol=tol, fit_intercept=fit_intercept,
+                precompute=precompute, working_set=working_set, anderson=anderson,
+                warm_start=warm_start, random_state=random_state, callback=callback,
+                return_history=return_history, verbose=verbose)
     if _prepared is None:
         X, y, _, p = _check_data(X, y)
     else:
@@ -242,17 +297,17 @@ def coordinate_descent(
     check_callable(callback, "callback", allow_none=True)
     rng = check_random_state(random_state)
     if isinstance(datafit, Multinomial):
-        if selection in _GREEDY or block_size > 1 or update != "gradient":
+        if block_size > 1 or update != "gradient":
             raise ValueError(
-                "The Multinomial datafit supports selection='cyclic', 'random' or "
-                "'lipschitz' with block_size=1 and update='gradient' (its blocks are the "
-                "coefficient rows)."
+                "The Multinomial datafit supports block_size=1 and update='gradient' (its "
+                "blocks are the coefficient rows)."
             )
         return solve_multinomial(
             X, y, penalty, selection=selection, max_iter=max_iter, tol=tol,
             fit_intercept=bool(fit_intercept), warm_start=warm_start, rng=rng,
             callback=callback, return_history=return_history,
             progress=Progress("coordinate_descent", verbose, measure="dual gap"),
+            working_set=bool(working_set),
         )
     if isinstance(datafit, Logistic):
         labels = np.unique(y)
@@ -275,13 +330,20 @@ def coordinate_descent(
     # solution is still valid: it depends on w only, not on the penalty
     # (so is its gradient, which the first check of the next alpha needs)
     solver = _Solver(prob, selection, rng, bool(working_set), bool(anderson), block_size)
-    if (_prepared is not None and prob.quadratic and warm_start is not None
-            and warm_start is getattr(prob, "last_coef", None)):
+    reuse = (_prepared is not None and prob.quadratic and warm_start is not None
+             and warm_start is getattr(prob, "last_coef", None))
+    if reuse and getattr(prob, "last_grad", None) is not None:
         solver.initial_grad = prob.last_grad
-    else:
+    elif not (reuse and getattr(prob, "bound_ref", None) is not None):
         prob.init_state(w)
+        prob.bound_ref = None  # gradient bounds of another residual
     solver.newton = newton
     solver.newton_blocks = newton_blocks
+    solver.on_path = _prepared is not None
+    # gap safe screening where the gap is the elastic net's (least squares) or the L1
+    # logistic one (the intercept's dual constraint Σθ = 0 is not enforced by that gap)
+    solver.screening = bool(screening) and prob.l1 > 0 and (
+        prob.quadratic or (prob.l2 == 0 and not prob.fit_intercept))
     result = solver.run(w, max_iter, tol, callback, return_history,
                         Progress("coordinate_descent", verbose, measure="dual gap"))
     prob.last_coef = result.coef
@@ -437,6 +499,30 @@ class _Problem:
             return out
         return self.rmatvec(self.raw_grad(), cols)
 
+    def csr_arrays(self):
+        """CSR arrays of sparse ``X`` (built once; greedy rules walk its rows)."""
+        csr = getattr(self, "_csr", None)
+        if csr is None:
+            csr = self.X.tocsr()
+            csr.sort_indices()
+            self._csr = csr
+        return csr.indptr, csr.indices, csr.data
+
+    def grad_subset(self, cols):
+        """Datafit gradient on the columns ``cols`` (dense ``X``: by dot products with
+        its columns in place, where :meth:`grad` would copy them)."""
+        if self.use_gram or self.sparse:
+            return self.grad(cols)
+        v = self.state.astype(np.float64) if self.quadratic else self.raw_grad()
+        v = np.ascontiguousarray(v, dtype=np.float64)
+        cols = np.ascontiguousarray(cols, dtype=np.int64)
+        out = K.dense_rmatvec_cols(self.X, v, cols, np.empty(cols.shape[0]))
+        if self.center:
+            out -= self.mean[cols] * float(np.sum(v))
+        if self.quadratic:
+            out *= -1.0 / self.n
+        return out
+
     def kkt(self, w, grad):
         """Per-coordinate KKT violation (``penalty.subdiff_distance``) in one Numba pass."""
         grad = np.ascontiguousarray(grad, dtype=np.float64)
@@ -548,6 +634,10 @@ class _Solver:
         self.support_hist = []  # supports of the last epochs (active-set Newton)
         self.active_newton = True
         self.initial_grad = None
+        self.screening = False
+        self.heap = _USE_HEAP
+        self.bounds = _BOUNDS
+        self.on_path = False  # solving one of several problems on the same data
         prob = self.prob
         self.fused_inner = (prob.sparse and prob.quadratic and not prob.use_gram
                             and block_size == 1 and selection == "cyclic" and working_set)
@@ -564,6 +654,12 @@ class _Solver:
             if prob.use_gram:
                 K.greedy_gram_cols(prob.gram, prob.state, w, ws, prob.lip, prob.l1, prob.l2,
                                    rule, ws.shape[0])
+            elif prob.sparse and not prob.center and _NEIGHBOURS and (
+                    ws.shape[0] >= _NEIGHBOUR_MIN or (
+                        not prob.quadratic and ws.shape[0] >= 2 * prob.X.nnz / prob.n)):
+                # (logistic: the alternative recomputes the gradient on ws per update,
+                # O(nnz(X_ws)), more than the O(Σ row lengths) of the column's rows)
+                self._greedy_neighbours(w, ws, rule)
             elif prob.quadratic:
                 gram = self._gram(ws)
                 grad = prob.grad(ws)
@@ -618,6 +714,22 @@ class _Solver:
                               prob.l1, prob.l2, code)
         if prob.fit_intercept and not prob.quadratic:
             prob.update_intercept()
+
+    def _greedy_neighbours(self, w, ws, rule, trace=None):
+        """One greedy epoch (``|ws|`` updates) by :func:`K.greedy_csc_neighbours`."""
+        prob = self.prob
+        X = prob.X
+        rptr, rcols, rdata = prob.csr_arrays()
+        cols = np.ascontiguousarray(ws, dtype=np.int64)
+        pos = np.full(prob.p, -1, dtype=np.int64)
+        pos[cols] = np.arange(cols.shape[0])
+        grad = np.ascontiguousarray(prob.grad(cols), dtype=np.float64)
+        if trace is None:
+            trace = np.zeros(0, dtype=np.int64)
+        return K.greedy_csc_neighbours(
+            X.indptr, X.indices, X.data, rptr, rcols, rdata, prob.y, prob.state, w, cols,
+            pos, grad, prob.lip, prob.l1, prob.l2, rule, prob.datafit.code, cols.shape[0],
+            bool(self.heap), trace)
 
     def _blocks(self, ws):
         """Fixed blocks: consecutive chunks of ``ws``, with their Lipschitz constants."""
@@ -755,7 +867,15 @@ class _Solver:
         p = prob.p
         all_cols = np.arange(p)
         has_gap = prob.penalty.has_gap
-        grad = prob.grad() if self.initial_grad is None else self.initial_grad
+        # least squares with l1 > 0 (lasso, enet, their paths): gap and KKT in one kernel
+        fused = prob.quadratic and not prob.use_gram and prob.l1 > 0
+        # ... from gradients computed only where they can matter (see _bounded_grad)
+        bounded = fused and self.bounds
+        bound = None
+        if bounded:
+            grad = None
+        else:
+            grad = prob.grad() if self.initial_grad is None else self.initial_grad
         if has_gap:
             target = tol * prob.scale
         else:
@@ -770,9 +890,13 @@ class _Solver:
         n_updates = 0
         status = Status.MAX_ITER
         measure = np.inf
-        # least squares with l1 > 0 (lasso, enet, their paths): gap and KKT in one kernel
-        fused = prob.quadratic and not prob.use_gram and prob.l1 > 0
+        # gap safe screening: coordinates certified zero leave the fit for good; `grad`
+        # stays of length p, zero on them (so the gap is the restricted problem's)
+        screened = np.zeros(p, dtype=np.bool_) if self.screening else None
+        keep = all_cols
         while True:
+            if grad is None:
+                grad, bound = self._bounded_grad(w, screened)
             if fused:
                 kkt = np.empty(p)
                 measure = K.enet_gap_kkt(prob.state, prob.y, w,
@@ -792,13 +916,15 @@ class _Solver:
                 break
             if n_epochs >= max_iter:
                 break
-            ws = self._working_set(w, kkt) if self.working_set else all_cols
+            if screened is not None:
+                keep, grad, kkt = self._screen(w, grad, kkt, measure, screened, keep, bound)
+            ws = self._working_set(w, kkt, keep) if self.working_set else keep
             # Inner epochs on the working set are cheap next to the full gradient of an outer
             # check, so solve the subproblem well (skglm uses 0.3; 0.03 saves ~25% of the
             # outer checks along a sparse lasso path).
             inner_tol = 0.03 * float(np.max(kkt))
             grad_ws = None
-            full = ws.shape[0] == p and not self.working_set
+            full = not self.working_set
             stop = False
             iterates = []
             use_fused = (self.fused_inner and not full and callback is None
@@ -831,14 +957,25 @@ class _Solver:
                     break
                 grad_ws = None
             # the working set's gradient is the full one when it holds every coordinate
-            grad = grad_ws if grad_ws is not None and ws.shape[0] == p else prob.grad()
+            if bounded:
+                grad = None  # computed at the check
+            elif keep.shape[0] == p:
+                grad = grad_ws if grad_ws is not None and ws.shape[0] == p else prob.grad()
+            else:
+                grad_keep = (grad_ws if grad_ws is not None and ws.shape[0] == keep.shape[0]
+                             else prob.grad_subset(keep))
+                grad = np.zeros(p)
+                grad[keep] = grad_keep
             if stop:
                 status = Status.CALLBACK_STOP
+                if grad is None:
+                    grad, bound = self._bounded_grad(w, screened)
                 measure = prob.gap(w, grad) if has_gap else float(
                     np.max(prob.kkt(w, grad)))
                 break
         progress.update(n_epochs, measure, final=True)
-        prob.last_grad = grad  # the gradient at the returned coef (reused along a path)
+        # the gradient at the returned coef (reused along a path; unknown on screened ones)
+        prob.last_grad = grad if keep.shape[0] == p and not bounded else None
         gap = measure if has_gap else float("nan")
         w64 = w.astype(np.float64, copy=False)
         intercept = prob.intercept + prob.y_offset - float(prob.mean @ w64)
@@ -846,6 +983,7 @@ class _Solver:
             status=status, n_iter=n_epochs, coef=w, intercept=float(intercept),
             n_updates=int(n_updates), dual_gap=float(gap), objective=prob.objective(w),
             tol_abs=float(target),
+            screened=np.flatnonzero(screened) if screened is not None else np.zeros(0, int),
         )
         if history is not None:
             result.history = np.asarray(history)
@@ -862,16 +1000,135 @@ class _Solver:
             )
         return result
 
-    def _working_set(self, w, kkt):
-        p = w.shape[0]
+    def _working_set(self, w, kkt, keep):
+        """The support and the most violating coordinates among ``keep`` (the unscreened
+        ones, sorted)."""
+        m = keep.shape[0]
         support = w != 0
         n_supp = int(support.sum())
-        size = min(p, max(10, 2 * n_supp))
-        if size >= p:
-            return np.arange(p)
+        size = min(m, max(10, 2 * n_supp))
+        if size >= m:
+            return keep
         score = np.where(support, np.inf, kkt)
-        ws = np.argpartition(-score, size - 1)[:size]
+        if m < w.shape[0]:
+            ws = keep[np.argpartition(-score[keep], size - 1)[:size]]
+        else:
+            ws = np.argpartition(-score, size - 1)[:size]
         return np.sort(ws)
+
+    def _bounded_grad(self, w, screened):
+        """Least squares: the datafit gradient ``g`` where it can matter, exactly.
+
+        ``prob.bound_ref`` holds, for a reference residual ``r_ref`` (coefficients
+        ``w_ref``), bounds ``B_j ≥ |g_j|`` and, after a full pass, ``g`` itself.
+
+        * Sparse ``X`` with ``g`` at hand: ``g`` is moved to the current coefficients
+          exactly, ``Δg = Xᵀ X Δw / n - m (mᵀ Δw)`` through the rows of the columns that
+          moved (:func:`K.csc_gram_update`), when that is much cheaper than a full pass.
+        * Otherwise, at the residual ``r``, ``|g_j| ≤ B_j + √L_j ‖r - r_ref‖ / √n``
+          (Cauchy–Schwarz, ``L_j = ‖x_j - m_j‖² / n``). A coordinate with ``w_j = 0``
+          whose bound is below ``l1`` has no KKT violation and cannot change the dual
+          scaling of the gap (``|g_j| < l1``), so its gradient is skipped (left 0): the gap
+          and the KKT violations computed from the returned ``grad`` are the full ones.
+
+        The bounds then move to the current residual (skipped ones grow, computed ones
+        become exact); they depend on the residual only, so they stay valid along a path.
+        Screened coordinates are left at 0 in ``grad`` (the restricted problem's gap).
+        Returns ``grad`` and, for screening, the bounds with the signed gradient where it
+        is known.
+        """
+        prob = self.prob
+        p = prob.p
+        r = prob.state.astype(np.float64)
+        w64 = w.astype(np.float64)
+        ref = getattr(prob, "bound_ref", None)
+        sqrt_lip = getattr(prob, "_sqrt_lip", None)
+        if sqrt_lip is None:
+            sqrt_lip = prob._sqrt_lip = np.sqrt(prob.lip)
+        g_full = None
+        # (building the CSR copy of X costs about a full pass: only for paths, or if built)
+        incremental = prob.sparse and (self.on_path or getattr(prob, "_csr", None) is not None)
+        if ref is not None and ref["g"] is not None and incremental and ref["n_inc"] < 50:
+            dw = w64 - ref["w"]
+            moved = np.flatnonzero(dw)
+            X = prob.X
+            colnnz = np.diff(X.indptr)
+            cost = float(colnnz[moved].sum()) * X.nnz / prob.n
+            if cost < 0.25 * X.nnz:
+                rptr, rcols, rdata = prob.csr_arrays()
+                delta = np.zeros(p)
+                v = getattr(self, "_work_n", None)
+                if v is None or v.shape[0] != prob.n:
+                    v = self._work_n = np.zeros(prob.n)
+                K.csc_gram_update(X.indptr, X.indices, X.data, rptr, rcols, rdata,
+                                  moved.astype(np.int64), dw[moved], v, delta)
+                delta /= prob.n
+                if prob.center:
+                    delta -= prob.mean * float(prob.mean @ dw)
+                g_full = ref["g"] + delta
+                n_inc = ref["n_inc"] + 1
+        if g_full is not None:
+            cols = None
+            ub = np.abs(g_full)
+        elif ref is None:
+            cols = np.arange(p)
+            ub = np.zeros(p)
+        else:
+            diff = r - ref["r"]
+            delta = math.sqrt(float(diff @ diff) / prob.n)
+            ub = ref["B"] + sqrt_lip * delta
+            need = (ub >= prob.l1 * (1.0 - 1e-9)) | (w != 0)
+            if screened is not None:
+                need &= ~screened
+            cols = np.flatnonzero(need)
+            n_keep = p if screened is None else p - int(screened.sum())
+            if cols.shape[0] > 0.5 * n_keep:  # most are needed: one pass over all
+                # (the screened ones too where the full gradient is moved incrementally)
+                cols = (np.arange(p) if incremental or screened is None
+                        else np.flatnonzero(~screened))
+        if cols is not None and cols.shape[0] == p:
+            g_full = prob.grad()
+            n_inc = 0
+            ub = np.abs(g_full)
+        if g_full is not None:
+            grad = g_full.copy()
+            if screened is not None:
+                grad[screened] = 0.0
+            bound = g_full
+        else:
+            g = prob.grad_subset(cols)
+            grad = np.zeros(p)
+            grad[cols] = g
+            ub[cols] = np.abs(g)
+            bound = ub.copy()
+            bound[cols] = g
+            n_inc = 0
+        prob.bound_ref = dict(r=r, w=w64, B=ub, g=g_full, n_inc=n_inc)
+        return grad, bound
+
+    def _screen(self, w, grad, kkt, gap, screened, keep, bound=None):
+        """Gap safe screening at the current check (see :func:`K.gap_safe_screen`): new
+        screened coordinates are set to zero (their state contribution removed) and
+        leave ``keep``; returns the new ``keep``, ``grad`` and ``kkt``. ``bound`` (from
+        :meth:`_bounded_grad`) replaces ``grad`` in the test where it was skipped."""
+        prob = self.prob
+        if not math.isfinite(gap):
+            return keep, grad, kkt
+        # margin for rounding in the computed gap (in the units of tol)
+        gap_s = gap + 16 * float(np.finfo(prob.dtype).eps) * prob.scale
+        grad = np.array(grad, dtype=np.float64)  # a copy: `grad` may be shared (paths)
+        test = grad if bound is None else np.ascontiguousarray(bound, dtype=np.float64)
+        if K.gap_safe_screen(w, test, prob.lip, prob.l1, prob.l2, gap_s, screened) == 0:
+            return keep, grad, kkt
+        new = keep[screened[keep]]
+        nz = new[w[new] != 0]
+        if nz.size:
+            prob.shift_state(-w[nz].astype(np.float64), nz)
+            w[nz] = 0
+        grad[new] = 0.0
+        kkt = np.array(kkt, dtype=np.float64)
+        kkt[new] = 0.0
+        return np.flatnonzero(~screened), grad, kkt
 
     def _anderson(self, w, ws, iterates, k=5, current=None):
         """Anderson extrapolation of the last ``k + 1`` epochs on ``ws``; kept if better

@@ -12,7 +12,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from numlearn._validation import check_option, check_random_state, check_scalar
+from numlearn._backend import device_of, to_numpy
+from numlearn._validation import check_array, check_option, check_random_state, check_scalar
+from numlearn.linear_model._cd_parallel import _check_data as _check_data_xp
+from numlearn.linear_model._cd_parallel import _Design, parallel_namespace, solve_parallel
 from numlearn.linear_model._coordinate_descent import (
     SELECTIONS,
     _check_data,
@@ -115,8 +118,16 @@ class ElasticNet(RegressorMixin, BaseEstimator):
         return _EnetPenalty(alpha, l1_ratio)
 
     def fit(self, X, y):
-        """Fit the model (sample weights are not supported)."""
+        """Fit the model (sample weights are not supported).
+
+        CuPy (dense or ``cupyx.scipy.sparse``) and other array-API inputs are fitted by
+        the parallel coordinate descent of :mod:`numlearn.linear_model._cd_parallel`;
+        ``coef_`` and ``intercept_`` (0-d) are then arrays of that namespace and device.
+        """
         penalty = self._penalty()
+        xp = parallel_namespace(X, y)
+        if xp is not None:
+            return self._fit_array_api(X, y, xp, penalty)
         X, y = validate_data(self, X, y, accept_sparse="csc", dtype=[np.float64, np.float32],
                              y_numeric=True, order="F")
         y = np.asarray(y, dtype=X.dtype)
@@ -131,10 +142,33 @@ class ElasticNet(RegressorMixin, BaseEstimator):
         self.dual_gap_ = res.dual_gap
         return self
 
+    def _fit_array_api(self, X, y, xp, penalty):
+        X, y = _check_data_xp(X, y, xp)
+        warm = self.coef_ if self.warm_start and hasattr(self, "coef_") else None
+        if warm is not None and tuple(warm.shape) != (X.shape[1],):
+            warm = None
+        res = _fit_cd(X, y, Quadratic(), penalty, warm,
+                      dict(_solver_kwargs(self), fit_intercept=self.fit_intercept))
+        self.coef_ = res.coef
+        self.intercept_ = xp.asarray(float(res.intercept) if self.fit_intercept else 0.0,
+                                     dtype=res.coef.dtype, device=_device(X))
+        self.n_features_in_ = int(X.shape[1])
+        self.n_iter_ = res.n_iter
+        self.dual_gap_ = res.dual_gap
+        return self
+
     def predict(self, X):
-        """Predict ``X w + b``."""
+        """Predict ``X w + b`` (in ``X``'s namespace for array-API inputs)."""
         check_is_fitted(self)
+        xp = parallel_namespace(X)
+        if xp is not None:
+            X = _check_predict_xp(self, X, xp)
+            coef = _in_namespace(self.coef_, xp, X)
+            intercept = _in_namespace(self.intercept_, xp, X)
+            return xp.reshape(X @ coef, (-1,)) + intercept
         X = validate_data(self, X, accept_sparse=True, reset=False)
+        if not isinstance(self.coef_, np.ndarray):  # fitted on array-API inputs
+            return np.asarray(X @ to_numpy(self.coef_)).ravel() + float(self.intercept_)
         return np.asarray(X @ self.coef_).ravel() + self.intercept_
 
     def __sklearn_tags__(self):
@@ -255,7 +289,17 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return NoPenalty()
 
     def fit(self, X, y):
-        """Fit the model (sample weights are not supported)."""
+        """Fit the model (sample weights are not supported).
+
+        CuPy (dense or ``cupyx.scipy.sparse``) and other array-API inputs (binary or
+        multinomial) are fitted by the parallel coordinate descent of
+        :mod:`numlearn.linear_model._cd_parallel` (``update`` must be ``"auto"`` or
+        ``"gradient"``); ``classes_``, ``coef_`` and ``intercept_`` are arrays of the
+        input's namespace.
+        """
+        xp = parallel_namespace(X, y)
+        if xp is not None:
+            return self._fit_array_api(X, y, xp)
         X, y = validate_data(self, X, y, accept_sparse="csc", dtype=[np.float64, np.float32],
                              order="F")
         check_classification_targets(y)
@@ -274,9 +318,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                     n_classes, X.shape[1]):
                 warm = self.coef_.T
             labels = np.searchsorted(self.classes_, y).astype(X.dtype)
-            if kwargs["selection"] in ("gs", "gsl", "gsq"):
-                raise ValueError("The greedy selection rules are not available for more than "
-                                 "two classes; use 'cyclic', 'random' or 'lipschitz'.")
             res = _fit_cd(X, labels, Multinomial(), penalty, warm, kwargs)
             self.coef_ = np.ascontiguousarray(res.coef.T)
             self.intercept_ = (np.asarray(res.intercept) if self.fit_intercept
@@ -294,6 +335,48 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.dual_gap_ = res.dual_gap
         return self
 
+    def _fit_array_api(self, X, y, xp):
+        X, y_any = _check_data_xp(X, y, xp, y_float=False)
+        classes = xp.sort(xp.unique_values(y_any))
+        if classes.shape[0] < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {float(classes[0])!r}."
+            )
+        self.classes_ = classes
+        n, p = (int(s) for s in X.shape)
+        penalty = self._make_penalty(n)
+        n_classes = int(classes.shape[0])
+        kwargs = dict(_solver_kwargs(self), fit_intercept=self.fit_intercept)
+        device = _device(X)
+        coef = getattr(self, "coef_", None)
+        warm = None
+        if n_classes > 2:  # multinomial (softmax), one coefficient row per class
+            if self.warm_start and coef is not None and tuple(coef.shape) == (n_classes, p):
+                warm = xp.permute_dims(_in_namespace(coef, xp, X), (1, 0))
+            labels = xp.astype(xp.searchsorted(classes, y_any), xp.float64)
+            res = _fit_cd(X, labels, Multinomial(), penalty, warm, kwargs)
+            self.coef_ = xp.permute_dims(res.coef, (1, 0))
+            self.intercept_ = (xp.asarray(res.intercept, dtype=res.coef.dtype, device=device)
+                               if self.fit_intercept
+                               else xp.zeros((n_classes,), dtype=res.coef.dtype,
+                                             device=device))
+        else:
+            if self.warm_start and coef is not None and tuple(coef.shape) == (1, p):
+                warm = coef[0, :]
+            one = xp.ones(y_any.shape, dtype=xp.float64, device=device)
+            y_pm = xp.where(y_any == classes[1], one, -one)
+            update = check_option(self.update, "update", ("auto", "newton", "gradient"))
+            res = _fit_cd(X, y_pm, Logistic(), penalty, warm,
+                          dict(kwargs, update="gradient" if update == "auto" else update))
+            self.coef_ = xp.reshape(res.coef, (1, p))
+            self.intercept_ = xp.asarray([res.intercept if self.fit_intercept else 0.0],
+                                         dtype=res.coef.dtype, device=device)
+        self.n_features_in_ = p
+        self.n_iter_ = np.array([res.n_iter])
+        self.dual_gap_ = res.dual_gap
+        return self
+
     def _update(self):
         update = check_option(self.update, "update", ("auto", "newton", "gradient"))
         if update == "auto":
@@ -302,22 +385,46 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X):
         """``X w + b``: shape (n_samples,) for two classes (positive means
-        ``classes_[1]``), (n_samples, n_classes) otherwise."""
+        ``classes_[1]``), (n_samples, n_classes) otherwise (in ``X``'s namespace for
+        array-API inputs)."""
         check_is_fitted(self)
+        xp = parallel_namespace(X)
+        if xp is not None:
+            X = _check_predict_xp(self, X, xp)
+            coef = _in_namespace(self.coef_, xp, X)
+            scores = X @ xp.permute_dims(coef, (1, 0)) + _in_namespace(self.intercept_, xp, X)
+            return scores[:, 0] if scores.shape[1] == 1 else scores
         X = validate_data(self, X, accept_sparse=True, reset=False)
+        if not isinstance(self.coef_, np.ndarray):  # fitted on array-API inputs
+            scores = np.asarray(X @ to_numpy(self.coef_).T) + to_numpy(self.intercept_)
+            return scores[:, 0] if scores.shape[1] == 1 else scores
         scores = np.asarray(X @ self.coef_.T) + self.intercept_
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict(self, X):
         """Class labels."""
         d = self.decision_function(X)
+        xp = parallel_namespace(d)
+        if xp is not None:
+            classes = _in_namespace(self.classes_, xp, d)
+            idx = (xp.astype(d > 0, xp.int64) if d.ndim == 1 else xp.argmax(d, axis=1))
+            return xp.take(classes, idx)
+        classes = self.classes_ if isinstance(self.classes_, np.ndarray) else to_numpy(
+            self.classes_)
         if d.ndim == 1:
-            return self.classes_[(d > 0).astype(int)]
-        return self.classes_[np.argmax(d, axis=1)]
+            return classes[(d > 0).astype(int)]
+        return classes[np.argmax(d, axis=1)]
 
     def predict_log_proba(self, X):
         """Log class probabilities, shape (n_samples, n_classes)."""
         d = self.decision_function(X)
+        xp = parallel_namespace(d)
+        if xp is not None:
+            if d.ndim == 1:
+                zero = xp.zeros_like(d)
+                return xp.stack([-xp.logaddexp(zero, d), -xp.logaddexp(zero, -d)], axis=1)
+            dmax = xp.max(d, axis=1, keepdims=True)
+            return d - dmax - xp.log(xp.sum(xp.exp(d - dmax), axis=1, keepdims=True))
         if d.ndim == 1:
             return np.column_stack([-np.logaddexp(0.0, d), -np.logaddexp(0.0, -d)])
         dmax = d.max(axis=1, keepdims=True)
@@ -325,7 +432,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes)."""
-        return np.exp(self.predict_log_proba(X))
+        logp = self.predict_log_proba(X)
+        xp = parallel_namespace(logp)
+        return np.exp(logp) if xp is None else xp.exp(logp)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -375,6 +484,9 @@ def enet_path(X, y, *, l1_ratio: float = 0.5, eps: float = 1e-3, n_alphas: int =
     ((5, 5), True)
     """
     l1_ratio = check_scalar(l1_ratio, "l1_ratio", low=0.0, high=1.0)
+    xp = parallel_namespace(X, y)
+    if xp is not None:  # CuPy / array-API inputs: parallel coordinate descent per alpha
+        return _enet_path_array_api(X, y, xp, l1_ratio, eps, n_alphas, alphas, params)
     X, y, _, _ = _check_data(X, y)  # once, not once per alpha
     if sp.issparse(X):
         Xtyv = np.asarray(X.T @ np.asarray(y, dtype=np.float64)).ravel()
@@ -435,3 +547,63 @@ def lasso_path(X, y, *, eps: float = 1e-3, n_alphas: int = 100, alphas=None, **p
     np.int64(4)
     """
     return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas, **params)
+
+
+def _enet_path_array_api(X, y, xp, l1_ratio, eps, n_alphas, alphas, params):
+    """:func:`enet_path` for CuPy / array-API inputs: the parallel coordinate descent,
+    warm-started along the grid; ``alphas``, ``coefs`` (float64) and ``dual_gaps`` are
+    returned in the inputs' namespace and device."""
+    X, y = _check_data_xp(X, y, xp)
+    n = int(X.shape[0])
+    device = _device(X)
+    if alphas is None:
+        eps = check_scalar(eps, "eps", low=0.0, include_low=False)
+        n_alphas = check_scalar(n_alphas, "n_alphas", kind=int, low=1)
+        if l1_ratio == 0:
+            raise ValueError("l1_ratio=0 needs an explicit alphas grid (alpha_max is infinite).")
+        Xty = _Design(X, xp, center=False).rmatvec(y)
+        alpha_max = float(xp.max(xp.abs(Xty))) / (n * l1_ratio)
+        if alpha_max <= np.finfo(float).resolution:
+            alphas = np.full(n_alphas, np.finfo(float).resolution)
+        else:
+            alphas = np.geomspace(alpha_max, alpha_max * eps, n_alphas)
+    else:
+        alphas = np.sort(np.asarray(to_numpy(alphas), dtype=np.float64))[::-1]
+    params = dict(params)
+    params.setdefault("fit_intercept", False)
+    if params.pop("precompute", "auto") is True:
+        raise ValueError("precompute=True (Gram-matrix mode) is not available for "
+                         "array-API/GPU inputs.")
+    coefs, gaps = [], []
+    w = None
+    for alpha in alphas:
+        pen = L1(alpha) if l1_ratio == 1.0 else _EnetPenalty(alpha, l1_ratio)
+        res = solve_parallel(X, y, Quadratic(), pen, xp=xp, warm_start=w, **params)
+        w = res.coef
+        coefs.append(xp.astype(w, xp.float64))
+        gaps.append(res.dual_gap)
+    return (xp.asarray(np.ascontiguousarray(alphas), device=device), xp.stack(coefs, axis=1),
+            xp.asarray(np.asarray(gaps), device=device))
+
+
+def _device(X):
+    return device_of(X.data if type(X).__module__.startswith("cupyx") else X)
+
+
+def _in_namespace(a, xp, like):
+    """``a`` (a fitted attribute) as an array of ``xp`` on ``like``'s device."""
+    if parallel_namespace(a) is xp:
+        return a
+    return xp.asarray(np.asarray(to_numpy(a)), device=_device(like))
+
+
+def _check_predict_xp(est, X, xp):
+    if type(X).__module__.startswith("cupyx"):
+        if len(X.shape) != 2:
+            raise ValueError(f"X must be 2-dimensional, got shape {X.shape}.")
+    else:
+        X = check_array(X, "X", ndim=2, xp=xp)
+    if int(X.shape[1]) != est.n_features_in_:
+        raise ValueError(f"X has {int(X.shape[1])} features, but {type(est).__name__} is "
+                         f"expecting {est.n_features_in_} features as input.")
+    return X

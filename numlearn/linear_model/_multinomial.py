@@ -55,13 +55,22 @@ class _MultinomialProblem:
         if self.fit_intercept:
             self.update_intercept()
 
-    def grad(self):
-        """``X_cᵀ (P - Y) / n``, shape (p, K)."""
+    def grad(self, rows=None):
+        """``X_cᵀ (P - Y) / n``, shape (p, K) (or the rows ``rows`` of it)."""
         R = self.P - self.Y
-        G = np.asarray(self.X.T @ R, dtype=np.float64)
+        X = self.X if rows is None else self.X[:, rows]
+        G = np.asarray(X.T @ R, dtype=np.float64)
         if self.center:
-            G -= np.outer(self.mean, R.sum(axis=0))
+            mean = self.mean if rows is None else self.mean[rows]
+            G -= np.outer(mean, R.sum(axis=0))
         return G / self.n
+
+    def row_kkt(self, W, G):
+        """Largest KKT violation (distance to the subdifferential) of each row."""
+        out = np.empty(G.size)
+        K.enet_kkt(np.ascontiguousarray(W, dtype=np.float64).ravel(),
+                   np.ascontiguousarray(G, dtype=np.float64).ravel(), self.l1, self.l2, out)
+        return out.reshape(G.shape).max(axis=1)
 
     def objective(self, W):
         return self.datafit.value(self.labels, self.Z) + self.penalty.value(W.ravel())
@@ -115,9 +124,38 @@ class _MultinomialProblem:
         if self.fit_intercept:
             self.update_intercept()
 
+    def greedy_epoch(self, W, rows, rule):
+        """``len(rows)`` greedy row updates among ``rows`` (GS, GSL or GSQ)."""
+        X = self.X
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        if self.sparse:
+            K.greedy_multinomial_csc(X.indptr, X.indices, X.data, self.labels, self.Z,
+                                     self.P, W, rows, self.lip, self.l1, self.l2, rule,
+                                     rows.shape[0])
+        else:
+            K.greedy_multinomial_dense(X, self.labels, self.Z, self.P, W, rows, self.lip,
+                                       self.mean, self.l1, self.l2, rule, rows.shape[0])
+        if self.fit_intercept:
+            self.update_intercept()
+
+
+_GREEDY = {"gs": K.RULE_GS, "gsl": K.RULE_GSL, "gsq": K.RULE_GSQ}
+
+
+def _working_set(W, kkt):
+    """The rows in the support and the most violating others (twice the support, ≥ 10),
+    as the engine's working sets."""
+    p = W.shape[0]
+    support = np.any(W != 0, axis=1)
+    size = min(p, max(10, 2 * int(support.sum())))
+    if size >= p:
+        return np.arange(p)
+    score = np.where(support, np.inf, kkt)
+    return np.sort(np.argpartition(-score, size - 1)[:size])
+
 
 def solve_multinomial(X, y, penalty, *, selection, max_iter, tol, fit_intercept, warm_start,
-                      rng, callback, return_history, progress):
+                      rng, callback, return_history, progress, working_set=False):
     labels, n_classes = check_labels(y)
     prob = _MultinomialProblem(X, labels, n_classes, penalty, fit_intercept)
     p = prob.p
@@ -144,7 +182,10 @@ def solve_multinomial(X, y, penalty, *, selection, max_iter, tol, fit_intercept,
     upd_hist = [0] if return_history else None
     lip = prob.lip
     n_epochs = 0
+    n_updates = 0
     status = Status.MAX_ITER
+    all_rows = np.arange(p)
+    stop = False
     while True:
         G = prob.grad()
         if has_gap:
@@ -154,6 +195,9 @@ def solve_multinomial(X, y, penalty, *, selection, max_iter, tol, fit_intercept,
         if history is not None:
             history.append(measure)
         progress.update(n_epochs, measure)
+        if stop:
+            status = Status.CALLBACK_STOP
+            break
         if measure <= target:
             status = Status.SUCCESS
             break
@@ -162,30 +206,43 @@ def solve_multinomial(X, y, penalty, *, selection, max_iter, tol, fit_intercept,
             break
         if n_epochs >= max_iter:
             break
-        if selection == "cyclic":
-            coords = np.arange(p)
-        elif selection == "random":
-            coords = rng.integers(p, size=p)
-        else:
-            total = lip.sum()
-            coords = np.arange(p) if total <= 0 else rng.choice(p, size=p, p=lip / total)
-        prob.epoch(W, coords.astype(np.int64))
-        n_epochs += 1
-        if obj_hist is not None:
-            obj_hist.append(prob.objective(W))
-            upd_hist.append(n_epochs * p)
-        if callback is not None:
-            try:
-                callback(W.copy())
-            except StopIteration:
-                status = Status.CALLBACK_STOP
-                G = prob.grad()
-                measure = prob.gap(W, G) if has_gap else float(np.max(np.abs(G)))
+        kkt = prob.row_kkt(W, G)
+        rows = _working_set(W, kkt) if working_set else all_rows
+        inner_tol = 0.03 * float(np.max(kkt))  # the working-set subproblem's target
+        while n_epochs < max_iter:
+            m = rows.shape[0]
+            if selection in _GREEDY:
+                prob.greedy_epoch(W, rows, _GREEDY[selection])
+            else:
+                if selection == "cyclic":
+                    coords = rows
+                elif selection == "random":
+                    coords = rows[rng.integers(m, size=m)]
+                else:
+                    lw = lip[rows]
+                    total = lw.sum()
+                    coords = rows if total <= 0 else rows[rng.choice(m, size=m,
+                                                                     p=lw / total)]
+                prob.epoch(W, coords.astype(np.int64))
+            n_epochs += 1
+            n_updates += m
+            if obj_hist is not None:
+                obj_hist.append(prob.objective(W))
+                upd_hist.append(n_updates)
+            if callback is not None:
+                try:
+                    callback(W.copy())
+                except StopIteration:
+                    stop = True
+                    break
+            if m == p:
+                break
+            if float(np.max(prob.row_kkt(W[rows], prob.grad(rows)))) <= inner_tol:
                 break
     progress.update(n_epochs, measure, final=True)
     intercept = prob.b - prob.mean @ W
     result = make_result(
-        status=status, n_iter=n_epochs, coef=W, intercept=intercept, n_updates=n_epochs * p,
+        status=status, n_iter=n_epochs, coef=W, intercept=intercept, n_updates=n_updates,
         dual_gap=float(measure) if has_gap else float("nan"), objective=prob.objective(W),
         tol_abs=float(target),
     )
