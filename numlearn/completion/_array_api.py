@@ -33,11 +33,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from numlearn._backend import device_of, get_namespace, is_cupy_array, is_numpy_namespace, to_numpy
+from numlearn.completion._observations import check_entries, check_shape, check_unique
 
 __all__ = [
     "ArrayObservations",
     "check_observations_array_api",
     "make_engine",
+    "NamespaceEngine",
     "ArrayAPIEngine",
     "batched_cholesky_solve",
     "predict_entries_array_api",
@@ -77,40 +79,11 @@ def check_observations_array_api(M_obs: Any, name: str = "M_obs") -> ArrayObserv
         return None
     like = next(a for a in triple if hasattr(a, "__array_namespace__"))
     device = device_of(like)
-    try:
-        shape = tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}: shape must be a pair of integers, got {shape!r}.") from None
-    if len(shape) != 2 or min(shape) < 1:
-        raise ValueError(f"{name}: shape must be two positive integers, got {shape}.")
+    shape = check_shape(shape, name)
     rows, cols, values = (xp.asarray(a, device=device) for a in triple)
-    if not (rows.ndim == cols.ndim == values.ndim == 1 and rows.shape == cols.shape
-            == values.shape):
-        raise ValueError(
-            f"{name}: rows, cols and values must be 1-D of equal length, got shapes "
-            f"{tuple(rows.shape)}, {tuple(cols.shape)}, {tuple(values.shape)}."
-        )
-    if values.shape[0] == 0:
-        raise ValueError(f"{name} has no observed entries.")
-    for label, idx in (("rows", rows), ("cols", cols)):
-        if not xp.isdtype(idx.dtype, "integral"):
-            raise TypeError(f"{name}: {label} must be integers, got dtype {idx.dtype}.")
-    if not xp.isdtype(values.dtype, ("real floating", "integral", "bool")):
-        raise TypeError(f"{name}: values must be real numbers, got dtype {values.dtype}.")
-    if values.dtype not in (xp.float32, xp.float64):  # integers, bool, float16
-        values = xp.astype(values, xp.float64)
-    rows, cols = xp.astype(rows, xp.int64), xp.astype(cols, xp.int64)
+    rows, cols, values = check_entries(rows, cols, values, shape, name, xp)
     m, n = shape
-    bad = (xp.any(rows < 0) | xp.any(rows >= m) | xp.any(cols < 0) | xp.any(cols >= n))
-    if bool(bad):
-        raise ValueError(f"{name}: a (row, col) index lies outside the {m} x {n} matrix.")
-    if not bool(xp.all(xp.isfinite(values))):
-        raise ValueError(f"{name}: observed values must be finite (found NaN or inf).")
-    linear = xp.sort(rows * n + cols)
-    if values.shape[0] > 1 and bool(xp.any(linear[1:] == linear[:-1])):
-        raise ValueError(
-            f"{name} has duplicate (row, col) pairs; combine them (e.g. average) first."
-        )
+    check_unique(xp.sort(rows * n + cols), name, xp)
     return ArrayObservations(rows, cols, values, (m, n), xp, device)
 
 
@@ -262,25 +235,35 @@ def _cg_rows(Vg, bucket: _Bucket, reg: float, x, n_steps: int, xp):
     return x
 
 
-class ArrayAPIEngine:
-    """AltMin's half-steps with whole-array operations of the observations' namespace (the
-    engine interface of :class:`numlearn.completion._engine.LocalEngine`)."""
+class NamespaceEngine:
+    """What the engines of non-NumPy observations share (:class:`ArrayAPIEngine`,
+    :class:`numlearn.completion._cuda_engine.CudaEngine`): the observations' namespace
+    ``xp``, ``device``, ``dtype`` and ``shape``, and host factors moved there."""
 
     def __init__(self, obs: ArrayObservations):
-        xp, device = obs.xp, obs.device
-        self.xp, self.device = xp, device
+        self.xp, self.device = obs.xp, obs.device
         self.dtype = obs.values.dtype
-        m, n = self.shape = obs.shape
-        self.sides = {
-            "rows": _build_side(obs.rows, obs.cols, obs.values, m, n, xp, device, self.dtype),
-            "cols": _build_side(obs.cols, obs.rows, obs.values, n, m, xp, device, self.dtype),
-        }
-        self._obs = obs
+        self.shape = obs.shape
 
     def factor(self, F: np.ndarray):
         """A host factor (init) in the engine's namespace, dtype and device."""
         return self.xp.asarray(np.asarray(F, dtype=np.float64), dtype=self.dtype,
                                device=self.device)
+
+
+class ArrayAPIEngine(NamespaceEngine):
+    """AltMin's half-steps with whole-array operations of the observations' namespace (the
+    engine interface of :class:`numlearn.completion._engine.LocalEngine`)."""
+
+    def __init__(self, obs: ArrayObservations):
+        super().__init__(obs)
+        xp, device = obs.xp, obs.device
+        m, n = obs.shape
+        self.sides = {
+            "rows": _build_side(obs.rows, obs.cols, obs.values, m, n, xp, device, self.dtype),
+            "cols": _build_side(obs.cols, obs.rows, obs.values, n, m, xp, device, self.dtype),
+        }
+        self._obs = obs
 
     def stats(self, side: str) -> tuple[int, int, float]:
         s = self.sides[side]

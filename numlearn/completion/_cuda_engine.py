@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from numlearn._backend import to_numpy
-from numlearn.completion._array_api import ArrayObservations, sorted_csr
+from numlearn.completion._array_api import ArrayObservations, NamespaceEngine, sorted_csr
 
 __all__ = [
     "launch_normal_equations_cuda",
@@ -83,16 +83,15 @@ def launch_residuals_cuda(indptr, indices, values, U, V, out, *, threads_per_blo
     return out
 
 
-class CudaEngine:
+class CudaEngine(NamespaceEngine):
     """Both sides as CSR arrays on the device; the half-steps, residuals and products with
     ``P_Ω(M)`` are Numba-CUDA kernel launches on arrays of the observations' namespace
     (CuPy; NumPy under the CUDA simulator in the tests). ``rank ≤ 32``."""
 
     def __init__(self, obs: ArrayObservations):
-        xp, device = obs.xp, obs.device
-        self.xp, self.device = xp, device
-        self.dtype = obs.values.dtype
-        m, n = self.shape = obs.shape
+        super().__init__(obs)
+        xp = obs.xp
+        m, n = obs.shape
         self.sides = {
             "rows": sorted_csr(obs.rows, obs.cols, obs.values, m, n, xp),
             "cols": sorted_csr(obs.cols, obs.rows, obs.values, n, m, xp),
@@ -100,10 +99,6 @@ class CudaEngine:
         self._counts = {side: np.diff(to_numpy(csr[0])) for side, csr in self.sides.items()}
         values = obs.values
         self._sum_sq = float(xp.sum(xp.astype(values, xp.float64) ** 2))
-
-    def factor(self, F: np.ndarray):
-        return self.xp.asarray(np.asarray(F, dtype=np.float64), dtype=self.dtype,
-                               device=self.device)
 
     def stats(self, side: str) -> tuple[int, int, float]:
         counts = self._counts[side]

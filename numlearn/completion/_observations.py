@@ -7,7 +7,15 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Observations", "check_observations", "RowLayout", "row_layout"]
+__all__ = [
+    "Observations",
+    "check_observations",
+    "check_shape",
+    "check_entries",
+    "check_unique",
+    "RowLayout",
+    "row_layout",
+]
 
 
 class Observations(NamedTuple):
@@ -29,6 +37,56 @@ class RowLayout(NamedTuple):
     order: np.ndarray
 
 
+def check_shape(shape: Any, name: str) -> tuple[int, int]:
+    """``shape`` as a pair of positive ints (``TypeError``/``ValueError`` naming ``name``)."""
+    try:
+        shape = tuple(int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: shape must be a pair of integers, got {shape!r}.") from None
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"{name}: shape must be two positive integers, got {shape}.")
+    return shape
+
+
+def check_entries(rows, cols, values, shape: tuple[int, int], name: str, xp):
+    """The checks of the entries ``(rows, cols, values)`` shared by the NumPy and array-API
+    paths (arrays of the namespace ``xp``): 1-D of equal, nonzero length, integer indices
+    inside ``shape``, real finite values. Returns ``rows, cols`` as int64 and ``values``
+    (float64 unless float32 or float64 already)."""
+    if not (rows.ndim == cols.ndim == values.ndim == 1 and rows.shape == cols.shape
+            == values.shape):
+        raise ValueError(
+            f"{name}: rows, cols and values must be 1-D of equal length, got shapes "
+            f"{tuple(rows.shape)}, {tuple(cols.shape)}, {tuple(values.shape)}."
+        )
+    if values.shape[0] == 0:
+        raise ValueError(f"{name} has no observed entries.")
+    for label, idx in (("rows", rows), ("cols", cols)):
+        if not xp.isdtype(idx.dtype, "integral"):
+            raise TypeError(f"{name}: {label} must be integers, got dtype {idx.dtype}.")
+    if not xp.isdtype(values.dtype, ("real floating", "integral", "bool")):
+        raise TypeError(f"{name}: values must be real numbers, got dtype {values.dtype}.")
+    if values.dtype not in (xp.float32, xp.float64):  # integers, bool, float16
+        values = xp.astype(values, xp.float64)
+    rows, cols = xp.astype(rows, xp.int64, copy=False), xp.astype(cols, xp.int64, copy=False)
+    m, n = shape
+    # one host synchronization for the four reductions
+    if bool((xp.min(rows) < 0) | (xp.max(rows) >= m) | (xp.min(cols) < 0)
+            | (xp.max(cols) >= n)):
+        raise ValueError(f"{name}: a (row, col) index lies outside the {m} x {n} matrix.")
+    if not bool(xp.all(xp.isfinite(values))):
+        raise ValueError(f"{name}: observed values must be finite (found NaN or inf).")
+    return rows, cols, values
+
+
+def check_unique(sorted_linear, name: str, xp) -> None:
+    """Raise ``ValueError`` if the sorted linear indices ``row * n + col`` repeat."""
+    if sorted_linear.shape[0] > 1 and bool(xp.any(sorted_linear[1:] == sorted_linear[:-1])):
+        raise ValueError(
+            f"{name} has duplicate (row, col) pairs; combine them (e.g. average) first."
+        )
+
+
 def check_observations(M_obs: Any, name: str = "M_obs") -> Observations:
     """Validate observed entries given as a SciPy sparse matrix (its *stored* entries are
     the observations, explicit zeros included) or a tuple ``(rows, cols, values, shape)``.
@@ -41,47 +99,20 @@ def check_observations(M_obs: Any, name: str = "M_obs") -> Observations:
         rows, cols, values, shape = coo.row, coo.col, coo.data, coo.shape
     elif isinstance(M_obs, tuple) and len(M_obs) == 4:
         rows, cols, values, shape = M_obs
-        try:
-            shape = tuple(int(s) for s in shape)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name}: shape must be a pair of integers, got {shape!r}.") from None
-        if len(shape) != 2 or min(shape) < 1:
-            raise ValueError(f"{name}: shape must be two positive integers, got {shape}.")
+        shape = check_shape(shape, name)
     else:
         raise TypeError(
             f"{name} must be a SciPy sparse matrix of observed entries or a tuple "
             f"(rows, cols, values, shape); got {type(M_obs).__name__}."
         )
-    rows = np.asarray(rows)
-    cols = np.asarray(cols)
     values = np.asarray(values, dtype=np.float64)
-    if not (rows.ndim == cols.ndim == values.ndim == 1 and rows.shape == cols.shape
-            == values.shape):
-        raise ValueError(
-            f"{name}: rows, cols and values must be 1-D of equal length, got shapes "
-            f"{rows.shape}, {cols.shape}, {values.shape}."
-        )
-    if values.shape[0] == 0:
-        raise ValueError(f"{name} has no observed entries.")
-    for label, idx in (("rows", rows), ("cols", cols)):
-        if not np.issubdtype(idx.dtype, np.integer):
-            raise TypeError(f"{name}: {label} must be integers, got dtype {idx.dtype}.")
-    rows = rows.astype(np.int64, copy=False)
-    cols = cols.astype(np.int64, copy=False)
-    m, n = shape
-    if rows.min() < 0 or rows.max() >= m or cols.min() < 0 or cols.max() >= n:
-        raise ValueError(f"{name}: a (row, col) index lies outside the {m} x {n} matrix.")
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name}: observed values must be finite (found NaN or inf).")
+    rows, cols, values = check_entries(np.asarray(rows), np.asarray(cols), values, shape, name,
+                                       np)
     # one sort finds duplicates and gives the row-wise layout's order
-    linear = rows * n + cols
+    linear = rows * shape[1] + cols
     order = np.argsort(linear)
-    sorted_linear = linear[order]
-    if np.any(sorted_linear[1:] == sorted_linear[:-1]):
-        raise ValueError(
-            f"{name} has duplicate (row, col) pairs; combine them (e.g. average) first."
-        )
-    return Observations(rows, cols, values, (m, n), order)
+    check_unique(linear[order], name, np)
+    return Observations(rows, cols, values, tuple(shape), order)
 
 
 def row_layout(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int,

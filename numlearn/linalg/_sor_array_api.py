@@ -32,13 +32,13 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator
 from sklearn.exceptions import ConvergenceWarning
 
 from numlearn._backend import device_of, is_cupy_array, is_cupy_sparse, to_numpy
 from numlearn._progress import Progress
-from numlearn._result import Status, make_result, warn_if_not_converged
+from numlearn._result import warn_if_not_converged
 from numlearn._validation import check_callable, check_operator, check_scalar, check_vector
+from numlearn.linalg._sor_loop import reject_operator, sor_iterations, sor_result
 from numlearn.linalg._sor_multicolor import (
     MulticolorSplit,
     launch_multicolor_sweep_cuda,
@@ -52,19 +52,12 @@ from numlearn.linalg._sor_multicolor import (
 
 __all__ = ["solve_sor", "solve_ssor_cg", "host_csr"]
 
-_DIVERGENCE_FACTOR = 1e10
-
-
 # --------------------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------------------
 def host_csr(A) -> sp.csr_matrix:
     """A validated copy of ``A`` (any namespace, dense or sparse) as a float64 SciPy CSR."""
-    if isinstance(A, LinearOperator) or (callable(A) and not hasattr(A, "shape")):
-        raise TypeError(
-            "A must be a dense array or a sparse matrix (SOR needs its entries), "
-            f"got {type(A).__name__}."
-        )
+    reject_operator(A, "a sparse matrix")
     A, _ = check_operator(A, "A")
     if sp.issparse(A):
         return sp.csr_matrix(A, dtype=np.float64)
@@ -74,11 +67,7 @@ def host_csr(A) -> sp.csr_matrix:
 
 
 def _check_inputs(A, b, x0, omega, rtol, atol, xp, backend):
-    if isinstance(A, LinearOperator) or (callable(A) and not hasattr(A, "shape")):
-        raise TypeError(
-            "A must be a dense array or a sparse matrix (SOR needs its entries), "
-            f"got {type(A).__name__}."
-        )
+    reject_operator(A, "a sparse matrix")
     A, (n, _) = check_operator(A, "A")
     cuda = is_cupy_sparse(A) or is_cupy_array(A)
     backend = backend or ("cuda" if cuda else "dense")
@@ -101,7 +90,21 @@ def _check_inputs(A, b, x0, omega, rtol, atol, xp, backend):
 # --------------------------------------------------------------------------------------
 # the two back ends: permuted vectors in, permuted vectors out
 # --------------------------------------------------------------------------------------
-class _KernelOps:
+class _PermutedOps:
+    """Vectors in the color-by-color numbering (``perm``/``iperm``) and the arithmetic
+    ``dtype``; the callback of :func:`~numlearn.linalg._sor_loop.sor_iterations` sees them
+    in the original numbering."""
+
+    def permute(self, v):
+        return self.xp.astype(self.xp.take(v, self.perm, axis=0), self.dtype)
+
+    def unpermute(self, v):
+        return self.xp.take(v, self.iperm, axis=0)
+
+    view = unpermute
+
+
+class _KernelOps(_PermutedOps):
     """Multicolor sweeps over the permuted CSR split with the CUDA kernels.
 
     ``xp`` is the namespace of the vectors: CuPy on a GPU, NumPy under the CUDA simulator
@@ -138,12 +141,6 @@ class _KernelOps:
             hit = (a, _kernel_arg(a))
             self._args[id(a)] = hit
         return hit[1]
-
-    def permute(self, v):
-        return self.xp.astype(self.xp.take(v, self.perm, axis=0), self.dtype)
-
-    def unpermute(self, v):
-        return self.xp.take(v, self.iperm, axis=0)
 
     def rhs(self, bp):
         return self.scale * bp
@@ -195,7 +192,7 @@ def _kernel_arg(a):
     return a
 
 
-class _DenseOps:
+class _DenseOps(_PermutedOps):
     """Multicolor sweeps on a dense ``A`` with whole-array ``xp`` operations."""
 
     def __init__(self, A, omega, dtype, xp):
@@ -220,12 +217,6 @@ class _DenseOps:
         W = self.scale[:, None] * Ap  # row i: ω/a_ii · a_i,:
         self.blocks = [(int(s), int(e), W[int(s):int(e), :])
                        for s, e in zip(color_ptr[:-1], color_ptr[1:])]
-
-    def permute(self, v):
-        return self.xp.astype(self.xp.take(v, self.perm, axis=0), self.dtype)
-
-    def unpermute(self, v):
-        return self.xp.take(v, self.iperm, axis=0)
 
     def rhs(self, bp):
         self.bp = bp
@@ -277,9 +268,7 @@ def solve_sor(A, b, omega, *, x0, rtol, atol, maxiter, symmetric, callback, retu
     symmetric = bool(symmetric)
     check_callable(callback, "callback", allow_none=True)
     name = "ssor" if symmetric else "sor"
-    progress = Progress(name, verbose)
     ops = _make_ops(A, omega, dtype, xp, backend, threads_per_block)
-
     bp = ops.permute(b)
     c = ops.rhs(bp)
     if x is None:
@@ -288,63 +277,13 @@ def solve_sor(A, b, omega, *, x0, rtol, atol, maxiter, symmetric, callback, retu
     else:
         xk = ops.permute(x)
         rnorm0 = ops.rnorm(xk, c)
-    if not math.isfinite(rnorm0):
-        raise ValueError("the initial residual b - A x0 is not finite (entries too large).")
-    threshold = max(rtol * rnorm0, atol)
-    history = [rnorm0] if return_history else None
-    progress.update(0, rnorm0)
-    if rnorm0 <= threshold:
-        return _result(ops.unpermute(xk), 0, Status.SUCCESS, rnorm0, history, name)
-    k = 0
-    rnorm = math.nan
-    status = Status.MAX_ITER
-    # the loop of the NumPy path: the check of x_k is fused with sweep k + 1, which then
-    # hands x_k back if it had converged
-    while k < maxiter:
-        if k > 0 and k % check_every == 0:
-            xk, xprev, rnorm_k = ops.sweep_residual(xk, c)
-            if history is not None:
-                history[k] = rnorm_k
-            progress.update(k, rnorm_k)
-            if rnorm_k <= threshold:
-                status = Status.SUCCESS
-            elif not rnorm_k <= _DIVERGENCE_FACTOR * rnorm0:  # also catches nan / inf
-                status = Status.DIVERGED
-            if status is not Status.MAX_ITER:
-                xk, rnorm = xprev, rnorm_k
-                break
-        else:
-            xk = ops.sweep(xk, c, False)
-        if symmetric:
-            xk = ops.sweep(xk, c, True)
-        k += 1
-        if history is not None:
-            history.append(math.nan)
-        if callback is not None:
-            try:
-                callback(ops.unpermute(xk))
-            except StopIteration:
-                status = Status.CALLBACK_STOP
-                break
-    if status in (Status.MAX_ITER, Status.CALLBACK_STOP):
-        # the residual of the last iterate is not known yet: one explicit product
-        rnorm = ops.rnorm(xk, c)
-        if history is not None:
-            history[k] = rnorm
-        if rnorm <= threshold:
-            status = Status.SUCCESS
-        elif status is Status.MAX_ITER and not rnorm <= _DIVERGENCE_FACTOR * rnorm0:
-            status = Status.DIVERGED
-    progress.update(k, rnorm, final=True)
-    return _result(ops.unpermute(xk), k, status, rnorm, history, name)
-
-
-def _result(x, n_iter, status, rnorm, history, name):
-    result = make_result(status=status, n_iter=n_iter, x=x, residual_norm=float(rnorm))
-    if history is not None:
-        result.history = np.asarray(history, dtype=np.float64)
-    warn_if_not_converged(result, name, stacklevel=5)
-    return result
+    # the loop of the NumPy path (the check of x_k fused with sweep k + 1, which then
+    # hands x_k back if it had converged) on the permuted vectors
+    xk, k, status, rnorm, history = sor_iterations(
+        ops, xk, c, rnorm0, rtol=rtol, atol=atol, maxiter=maxiter, check_every=check_every,
+        symmetric=symmetric, callback=callback, return_history=return_history,
+        progress=Progress(name, verbose))
+    return sor_result(ops.unpermute(xk), k, status, rnorm, history, name, stacklevel=5)
 
 
 class _MulticolorSSOR:

@@ -59,6 +59,17 @@ THREADS_PER_BLOCK = 128
 # coloring (CPU, once per matrix)
 # --------------------------------------------------------------------------------------
 @numba.njit(cache=True)
+def _take_free_color(colors, mark, i, n_colors):
+    """Give node ``i`` the smallest color ``c`` not marked next to it (``mark[c] != i``);
+    returns the number of colors used so far."""
+    c = 0
+    while mark[c] == i:
+        c += 1
+    colors[i] = c
+    return max(n_colors, c + 1)
+
+
+@numba.njit(cache=True)
 def greedy_coloring(indptr, indices, n):
     """Greedy coloring of the graph with adjacency ``(indptr, indices)`` in natural order.
 
@@ -76,12 +87,7 @@ def greedy_coloring(indptr, indices, n):
             cj = colors[j]
             if j != i and cj >= 0:
                 mark[cj] = i
-        c = 0
-        while mark[c] == i:
-            c += 1
-        colors[i] = c
-        if c + 1 > n_colors:
-            n_colors = c + 1
+        n_colors = _take_free_color(colors, mark, i, n_colors)
     return colors, n_colors
 
 
@@ -121,12 +127,7 @@ def color_csr(indptr, indices, data, n):
             j = tind[jj]
             if j != i and colors[j] >= 0:
                 mark[colors[j]] = i
-        c = 0
-        while mark[c] == i:
-            c += 1
-        colors[i] = c
-        if c + 1 > n_colors:
-            n_colors = c + 1
+        n_colors = _take_free_color(colors, mark, i, n_colors)
     return colors, n_colors
 
 

@@ -7,7 +7,8 @@ With ``A = D + L + U`` (diagonal, strictly lower, strictly upper parts), one SOR
 computed row by row in place (``x_i ← (1 − ω) x_i + ω (b_i − Σ_{j≠i} a_ij x_j) / a_ii``);
 SSOR follows it with the same sweep in reverse row order. The sweeps are Numba kernels
 over CSR (:mod:`numlearn.linalg._sor_kernels`); the stopping test, history and
-bookkeeping stay here, in Python.
+bookkeeping are Python (:mod:`numlearn.linalg._sor_loop`, shared with the multicolor
+path of other array libraries).
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator
 from sklearn.exceptions import ConvergenceWarning
 
 from numlearn._backend import get_namespace, is_cupy_sparse, is_numpy_namespace
 from numlearn._progress import Progress
-from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
+from numlearn._result import SolverResult, Status, warn_if_not_converged
 from numlearn._validation import (
     check_callable,
     check_operator,
@@ -39,14 +39,11 @@ from numlearn.linalg._sor_kernels import (
     sor_split,
     ssor_apply,
 )
+from numlearn.linalg._sor_loop import reject_operator, sor_iterations, sor_result
 from numlearn.linalg.cg import cg
 from numlearn.linalg.lanczos import lanczos_eigsh
 
 __all__ = ["sor", "ssor_cg", "optimal_omega"]
-
-# A residual this many times the initial one means the iteration diverges.
-_DIVERGENCE_FACTOR = 1e10
-
 
 class _Split:
     """``A`` as a float64 CSR matrix, its diagonal and ``B = ωD⁻¹(L + U)`` (CSR arrays)."""
@@ -68,11 +65,7 @@ class _Split:
 
 def _check_matrix(A: Any) -> sp.csr_matrix:
     """Validate ``A`` (dense array or SciPy sparse matrix, square, finite) as float64 CSR."""
-    if isinstance(A, LinearOperator) or (callable(A) and not hasattr(A, "shape")):
-        raise TypeError(
-            "A must be a dense array or a SciPy sparse matrix (SOR needs its entries), "
-            f"got {type(A).__name__}."
-        )
+    reject_operator(A, "a SciPy sparse matrix")
     A, _ = check_operator(A, "A")
     if not sp.issparse(A):
         try:
@@ -290,82 +283,54 @@ def sor(
     check_every = check_scalar(check_every, "check_every", kind=int, low=1)
     symmetric = bool(symmetric)
     check_callable(callback, "callback", allow_none=True)
-    progress = Progress("ssor" if symmetric else "sor", verbose)
+    name = "ssor" if symmetric else "sor"
     split = _Split(A, omega)
-
     rnorm0 = float(np.linalg.norm(b - A @ x)) if x0 is not None else float(np.linalg.norm(b))
-    if not math.isfinite(rnorm0):
-        raise ValueError("the initial residual b - A x0 is not finite (entries too large).")
-    threshold = max(rtol * rnorm0, atol)
-    history = [rnorm0] if return_history else None
-    progress.update(0, rnorm0)
-    if rnorm0 <= threshold:
-        return _finish(x, 0, Status.SUCCESS, rnorm0, history, "ssor" if symmetric else "sor")
+    ops = _NumbaOps(split, A, b)
+    x, k, status, rnorm, history = sor_iterations(
+        ops, x, ops.c, rnorm0, rtol=rtol, atol=atol, maxiter=maxiter, check_every=check_every,
+        symmetric=symmetric, callback=callback, return_history=return_history,
+        progress=Progress(name, verbose))
+    return sor_result(x, k, status, rnorm, history, name, stacklevel=4)
 
-    bptr, bind, bdata = split.b_arrays
-    c = (omega * b) / split.diag
-    dscale = split.diag / omega
-    w1 = 1.0 - omega
-    xold = np.empty_like(x)
-    status = Status.MAX_ITER
-    rnorm = math.nan  # residual norm of the current x, when known
-    k = 0
-    if callback is None and history is None and not progress.verbose:
-        # nothing needs Python between sweeps: run the whole loop in the kernel
-        k, rnorm, code = sor_iterate(bptr, bind, bdata, c, dscale, omega, x, xold, symmetric,
-                                     check_every, threshold, _DIVERGENCE_FACTOR * rnorm0,
-                                     maxiter)
-        status = (Status.MAX_ITER, Status.SUCCESS, Status.DIVERGED)[code]
-        maxiter = k  # skip the Python loop below
-    while k < maxiter:
-        if k % check_every == 0 and k > 0:
-            # this sweep also yields ‖r_k‖, the residual of the incoming x_k
+
+class _NumbaOps:
+    """The natural-order sweeps of :func:`sor` for :func:`~numlearn.linalg._sor_loop.
+    sor_iterations`: Numba kernels over ``B = ωD⁻¹(L + U)``, in place on ``x``."""
+
+    def __init__(self, split: _Split, A, b):
+        omega = split.omega
+        self.A, self.b, self.omega = A, b, omega
+        self.B = bptr, bind, bdata = split.b_arrays
+        self.c = (omega * b) / split.diag
+        self.dscale = dscale = split.diag / omega
+        self.xold = xold = np.empty_like(b)
+        w1 = 1.0 - omega
+
+        # closures, not methods: a call per sweep, on systems small enough to notice it
+        def sweep(x, c, backward):
+            if backward:
+                sor_backward(bptr, bind, bdata, c, x, w1)
+            else:
+                sor_forward(bptr, bind, bdata, c, x, w1)
+            return x
+
+        def sweep_residual(x, c):
             rr = sor_forward_residual(bptr, bind, bdata, c, dscale, omega, x, xold)
-            rnorm_k = math.sqrt(rr)
-            if history is not None:
-                history[k] = rnorm_k
-            progress.update(k, rnorm_k)
-            if rnorm_k <= threshold:
-                status = Status.SUCCESS
-            elif not rnorm_k <= _DIVERGENCE_FACTOR * rnorm0:  # also catches nan / inf
-                status = Status.DIVERGED
-            if status is not Status.MAX_ITER:
-                x, xold = xold, x  # return x_k itself, not the extra sweep's x_{k+1}
-                rnorm = rnorm_k
-                break
-        else:
-            sor_forward(bptr, bind, bdata, c, x, w1)
-        if symmetric:
-            sor_backward(bptr, bind, bdata, c, x, w1)
-        k += 1
-        if history is not None:
-            history.append(math.nan)
-        if callback is not None:
-            try:
-                callback(x)
-            except StopIteration:
-                status = Status.CALLBACK_STOP
-                break
+            return x, xold, math.sqrt(rr)
 
-    if status in (Status.MAX_ITER, Status.CALLBACK_STOP):
-        # the residual of the last iterate is not known yet: one explicit product
-        rnorm = float(np.linalg.norm(b - A @ x))
-        if history is not None:
-            history[k] = rnorm
-        if rnorm <= threshold:
-            status = Status.SUCCESS
-        elif status is Status.MAX_ITER and not rnorm <= _DIVERGENCE_FACTOR * rnorm0:
-            status = Status.DIVERGED
-    progress.update(k, rnorm, final=True)
-    return _finish(x, k, status, rnorm, history, "ssor" if symmetric else "sor")
+        self.sweep, self.sweep_residual = sweep, sweep_residual
 
+    def rnorm(self, x, c):
+        return float(np.linalg.norm(self.b - self.A @ x))
 
-def _finish(x, n_iter, status, rnorm, history, solver) -> SolverResult:
-    result = make_result(status=status, n_iter=n_iter, x=x, residual_norm=float(rnorm))
-    if history is not None:
-        result.history = np.asarray(history, dtype=np.float64)
-    warn_if_not_converged(result, solver, stacklevel=4)
-    return result
+    def view(self, x):
+        return x  # the solver's own array (documented)
+
+    def iterate(self, x, c, threshold, divergence, maxiter, check_every, symmetric):
+        k, rnorm, code = sor_iterate(*self.B, c, self.dscale, self.omega, x, self.xold,
+                                     symmetric, check_every, threshold, divergence, maxiter)
+        return x, k, rnorm, (Status.MAX_ITER, Status.SUCCESS, Status.DIVERGED)[code]
 
 
 class _SSORPreconditioner:

@@ -16,11 +16,12 @@ arrays and the sparse matrix is a SciPy one.
 from __future__ import annotations
 
 from numlearn.ot import _kernels as K
+from numlearn.ot._sns_array_api import SchurFromProducts
 
 __all__ = ["CudaOps", "CsrSparsified"]
 
 
-class CsrSparsified:
+class CsrSparsified(SchurFromProducts):
     """The sparsified plan as a CSR matrix of ``sparse`` (``cupyx.scipy.sparse`` or
     ``scipy.sparse``), with the products the Newton step needs."""
 

@@ -137,9 +137,9 @@ def _sinkhorn_log_loop(M, a, b, reg, f, g, tol, max_iter, mon):
     return status, err
 
 
-def _auto_schedule(M, reg):
+def _auto_schedule(M, reg, xp=np):
     """Epsilon-scaling stages ``span·1e-2, span·1e-3, ...`` above ``3 reg`` (span = cost range)."""
-    span = float(M.max() - M.min())
+    span = float(xp.max(M) - xp.min(M))
     stages = []
     r = 1e-2 * span
     while r > 3.0 * reg:
@@ -158,12 +158,12 @@ def _sinkhorn_sweep(M, a, b, reg, f, g):
     g += reg * (np.log(b) - lc)
 
 
-def _scaling_is_safe(M, f, g, reg, limit=300.0):
+def _scaling_is_safe(M, f, g, reg, xp=np, limit=300.0):
     """True if every ``|f_i + g_j - M_ij| / reg`` is below ``limit`` (exp stays normal)."""
-    if M.dtype != np.float64 or M.size == 0:
+    if M.dtype != xp.float64 or math.prod(M.shape) == 0:
         return False
-    span = (float(M.max()) + float(np.abs(f).max()) + float(np.abs(g).max())) / reg
-    return span < limit and float(M.min()) >= 0.0
+    span = (float(xp.max(M)) + float(xp.max(xp.abs(f))) + float(xp.max(xp.abs(g)))) / reg
+    return span < limit and float(xp.min(M)) >= 0.0
 
 
 def _sinkhorn_scaling_loop(M, a, b, reg, f, g, tol, max_iter, mon):
@@ -206,7 +206,11 @@ def _sinkhorn_scaling_loop(M, a, b, reg, f, g, tol, max_iter, mon):
 
 
 class _PlanState:
-    """Marginals, dual value and sparsified plan (CSR) at potentials (f, g)."""
+    """Marginals, dual value and sparsified plan (CSR) at potentials (f, g).
+
+    It is also its own sparsifier (:meth:`sparse`): the products of
+    :func:`_newton_direction` run on the fused Numba kernels.
+    """
 
     def __init__(self, n, m, threshold, cap, size=None):
         self.r = np.empty(n)
@@ -238,88 +242,147 @@ class _PlanState:
             self.dual, self.err = -math.inf, math.inf
         return self
 
-    def s_matvec(self, v):
+    def sparse(self):
+        return self
+
+    def mv(self, v):
         """``S v``."""
         return K.csr_matvec(self.indptr, self.indices, self.data, v, np.empty_like(self.r))
 
-    def st_matvec(self, u):
+    def rmv(self, u):
         """``Sᵀ u``."""
         return K.csr_rmatvec(self.indptr, self.indices, self.data, u, np.empty_like(self.c))
 
+    def _csr(self):
+        return self.indptr, self.indices[: self.nnz], self.data[: self.nnz]
 
-def _newton_direction(st, a, b, reg, cg_rtol, cg_maxiter):
-    """Solve ``[[diag(r), S], [Sᵀ, diag(c)]] d = reg ∇`` through the smaller Schur complement.
-
-    ``S`` is the sparsified plan; the diagonal blocks are the exact marginals of the full
-    plan, so the matrix is diagonally dominant (PSD). A ridge of 1e-10 max(diag) fixes the
-    gauge direction (1, -1). The Schur system is solved by :func:`numlearn.linalg.cg` with
-    a Jacobi preconditioner.
-    """
-    gf, gg = reg * (a - st.r), reg * (b - st.c)
-    csr = (st.indptr, st.indices[: st.nnz], st.data[: st.nnz])
-    n, m = st.r.shape[0], st.c.shape[0]
-    rinv = 1.0 / st.r
-    cinv = 1.0 / st.c
-    if m <= n:  # unknown dg, df eliminated
-        ridge = 1e-10 * float(st.c.max())
-        cdiag = st.c + ridge
-        out = np.empty(m)
-        rhs = gg - st.st_matvec(gf * rinv)
+    def schur_g(self, rinv, cdiag):
+        """``v ↦ (diag(cdiag) - Sᵀ diag(rinv) S) v`` and its diagonal (fused kernels)."""
+        csr, out = self._csr(), np.empty(cdiag.shape[0])
 
         def matvec(v):
             return K.schur_matvec_g(*csr, rinv, cdiag, np.ascontiguousarray(v.ravel()),
                                     out).copy()
 
-        diag = K.schur_diag_g(*csr, rinv, cdiag, np.empty(m))
-        size = m
-    else:  # unknown df, dg eliminated
-        ridge = 1e-10 * float(st.r.max())
-        rdiag = st.r + ridge
-        out, work = np.empty(n), np.empty(m)
-        rhs = gf - st.s_matvec(gg * cinv)
+        return matvec, K.schur_diag_g(*csr, rinv, cdiag, np.empty(cdiag.shape[0]))
+
+    def schur_f(self, cinv, rdiag):
+        """``u ↦ (diag(rdiag) - S diag(cinv) Sᵀ) u`` and its diagonal (fused kernels)."""
+        csr = self._csr()
+        out, work = np.empty(rdiag.shape[0]), np.empty(cinv.shape[0])
 
         def matvec(v):
             return K.schur_matvec_f(*csr, cinv, rdiag, np.ascontiguousarray(v.ravel()),
                                     work, out).copy()
 
-        diag = K.schur_diag_f(*csr, cinv, rdiag, np.empty(n))
-        size = n
-    diag = np.maximum(diag, ridge)
-    op = LinearOperator((size, size), matvec=matvec, dtype=np.float64)
+        return matvec, K.schur_diag_f(*csr, cinv, rdiag, np.empty(rdiag.shape[0]))
+
+
+class _Operator(LinearOperator):
+    """A LinearOperator whose ``matvec`` takes and returns arrays of any namespace (no
+    conversion to NumPy), for :func:`numlearn.linalg.cg`."""
+
+    def __init__(self, size, fn):
+        super().__init__(np.float64, (size, size))
+        self._fn = fn
+
+    def matvec(self, x):
+        return self._fn(x)
+
+    def _matvec(self, x):  # pragma: no cover - matvec is overridden
+        return self._fn(x)
+
+
+def _schur_solve(own, other, g_own, g_other, to_own, to_other, schur, cg_rtol, cg_maxiter, xp):
+    """One side of the Newton system with the other side eliminated.
+
+    ``own``/``other`` are the marginals on the kept/eliminated side, ``to_own``/``to_other``
+    the products with the sparsified plan mapping into each side, ``schur(other_inv,
+    own_diag)`` the Schur complement's matvec and diagonal. A ridge of 1e-10 max(own)
+    fixes the gauge direction (1, -1); CG has a Jacobi preconditioner.
+    """
+    ridge = 1e-10 * float(xp.max(own))
+    own_diag = own + ridge
+    other_inv = 1.0 / other
+    rhs = g_own - to_own(g_other * other_inv)
+    matvec, diag = schur(other_inv, own_diag)
+    diag = xp.maximum(diag, xp.full_like(diag, ridge))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # an inexact step is fine
-        sol = cg(op, rhs, rtol=cg_rtol, maxiter=cg_maxiter, M=lambda v: v / diag)
-    if m <= n:
-        dg = sol.x
-        df = (gf - st.s_matvec(dg)) * rinv
-    else:
-        df = sol.x
-        dg = (gg - st.st_matvec(df)) * cinv
-    return df, dg, sol.n_iter
+        sol = cg(_Operator(own.shape[0], matvec), rhs, rtol=cg_rtol, maxiter=cg_maxiter,
+                 M=lambda v: v / diag)
+    d_own = sol.x
+    return d_own, (g_other - to_other(d_own)) * other_inv, sol.n_iter
+
+
+def _newton_direction(st, a, b, reg, cg_rtol, cg_maxiter, xp=np):
+    """Solve ``[[diag(r), S], [Sᵀ, diag(c)]] d = reg ∇`` through the smaller Schur complement.
+
+    ``S = st.sparse()`` is the sparsified plan (with ``mv``, ``rmv``, ``schur_g``,
+    ``schur_f``); the diagonal blocks are the exact marginals of the full plan, so the
+    matrix is diagonally dominant (PSD). Any namespace ``xp``.
+    """
+    gf, gg = reg * (a - st.r), reg * (b - st.c)
+    S = st.sparse()
+    if st.c.shape[0] <= st.r.shape[0]:  # unknown dg, df eliminated
+        dg, df, its = _schur_solve(st.c, st.r, gg, gf, S.rmv, S.mv, S.schur_g, cg_rtol,
+                                   cg_maxiter, xp)
+    else:  # unknown df, dg eliminated
+        df, dg, its = _schur_solve(st.r, st.c, gf, gg, S.mv, S.rmv, S.schur_f, cg_rtol,
+                                   cg_maxiter, xp)
+    return df, dg, its
+
+
+class _NumbaSNS:
+    """The steps :func:`_sns_loop` needs, on NumPy arrays and the fused Numba kernels
+    (potentials updated in place and returned)."""
+
+    xp = np
+
+    @staticmethod
+    def scaling_loop(M, a, b, reg, f, g, tol, max_iter, mon):
+        return (*_sinkhorn_scaling_loop(M, a, b, reg, f, g, tol, max_iter, mon), f, g)
+
+    @staticmethod
+    def log_loop(M, a, b, reg, f, g, tol, max_iter, mon):
+        return (*_sinkhorn_log_loop(M, a, b, reg, f, g, tol, max_iter, mon), f, g)
+
+    @staticmethod
+    def sweep(M, a, b, reg, f, g):
+        _sinkhorn_sweep(M, a, b, reg, f, g)
+        return f, g
+
+    @staticmethod
+    def plan_state(M, threshold, cap, like=None):
+        n, m = M.shape
+        return _PlanState(n, m, threshold, cap,
+                          size=None if like is None else like.indices.shape[0])
 
 
 def _sns_loop(M, a, b, reg, f, g, tol, n_sinkhorn, threshold, cap, max_newton_iter, cg_rtol,
-              cg_maxiter, mon):
-    """N₁ Sinkhorn steps, then sparse Newton steps with a backtracking line search."""
+              cg_maxiter, mon, kit=_NumbaSNS):
+    """N₁ Sinkhorn steps, then sparse Newton steps with a backtracking line search.
+
+    ``kit`` holds the namespace ``xp`` and the path's Sinkhorn loops, sweep and plan
+    states (:class:`_NumbaSNS`; that of :mod:`numlearn.ot._sns_array_api` for other
+    namespaces). Returns ``status, err, f, g, [n_sinkhorn, n_newton, n_cg]``.
+    """
+    xp = kit.xp
     start = mon.n_iter
-    if _scaling_is_safe(M, f, g, reg):
+    if _scaling_is_safe(M, f, g, reg, xp):
         # exp(-M/reg) and the scalings stay far from under/overflow: the scaling form of
         # the same iteration (two BLAS products instead of two exp passes) is exact
-        status, err = _sinkhorn_scaling_loop(M, a, b, reg, f, g, tol, n_sinkhorn, mon)
+        status, err, f, g = kit.scaling_loop(M, a, b, reg, f, g, tol, n_sinkhorn, mon)
         if status is Status.DIVERGED:  # not expected; the log domain is always safe
-            status, err = _sinkhorn_log_loop(M, a, b, reg, f, g, tol, n_sinkhorn, mon)
+            status, err, f, g = kit.log_loop(M, a, b, reg, f, g, tol, n_sinkhorn, mon)
     else:
-        status, err = _sinkhorn_log_loop(M, a, b, reg, f, g, tol, n_sinkhorn, mon)
-    n_sinkhorn_iter = mon.n_iter - start
-    n_newton = 0
-    n_cg = 0
+        status, err, f, g = kit.log_loop(M, a, b, reg, f, g, tol, n_sinkhorn, mon)
+    counts = [mon.n_iter - start, 0, 0]
     if status is not Status.MAX_ITER:
-        return status, err, n_sinkhorn_iter, n_newton, n_cg
-    n, m = M.shape
-    st = _PlanState(n, m, threshold, cap).evaluate(M, a, b, f, g, reg)
-    trial = _PlanState(n, m, threshold, cap, size=st.indices.shape[0])
+        return status, err, f, g, counts
+    st = kit.plan_state(M, threshold, cap).evaluate(M, a, b, f, g, reg)
+    trial = kit.plan_state(M, threshold, cap, like=st)
     err = st.err
-    status = Status.MAX_ITER
     sigma = 1e-4
     while True:
         if err <= tol:
@@ -328,12 +391,12 @@ def _sns_loop(M, a, b, reg, f, g, tol, n_sinkhorn, threshold, cap, max_newton_it
         if not math.isfinite(err):
             status = Status.DIVERGED
             break
-        if n_newton >= max_newton_iter:
+        if counts[1] >= max_newton_iter:
             break
-        df, dg, its = _newton_direction(st, a, b, reg, cg_rtol, cg_maxiter)
-        n_cg += its
+        df, dg, its = _newton_direction(st, a, b, reg, cg_rtol, cg_maxiter, xp)
+        counts[2] += its
         slope = float((a - st.r) @ df + (b - st.c) @ dg)
-        if not (slope > 0 and np.all(np.isfinite(df)) and np.all(np.isfinite(dg))):
+        if not (slope > 0 and bool(xp.all(xp.isfinite(df)) & xp.all(xp.isfinite(dg)))):
             # not an ascent direction (CG broke down): fall back on the gradient
             df, dg = reg * (a - st.r) / st.r, reg * (b - st.c) / st.c
             slope = float((a - st.r) @ df + (b - st.c) @ dg)
@@ -350,9 +413,9 @@ def _sns_loop(M, a, b, reg, f, g, tol, n_sinkhorn, threshold, cap, max_newton_it
                 accepted = True
                 break
             t *= 0.5
-        n_newton += 1
+        counts[1] += 1
         if accepted:
-            f[:], g[:] = ft, gt
+            f, g = ft, gt
             if t == 1.0 and trial.err > 0.5 * st.err and st.threshold > 0.0:
                 # a full step that gains little: the dropped entries carry the slow modes
                 # (small reg, nearly singular Schur complement); sparsify less from now on
@@ -361,17 +424,46 @@ def _sns_loop(M, a, b, reg, f, g, tol, n_sinkhorn, threshold, cap, max_newton_it
             if trial.err > 1e-3 * st.err:
                 # slow progress (far from the region of fast convergence): one Sinkhorn
                 # iteration (exact block ascent on the dual) restores the marginals
-                _sinkhorn_sweep(M, a, b, reg, f, g)
+                f, g = kit.sweep(M, a, b, reg, f, g)
                 trial.evaluate(M, a, b, f, g, reg)
             st, trial = trial, st
         else:  # no progress along the Newton direction: one Sinkhorn iteration instead
-            _sinkhorn_sweep(M, a, b, reg, f, g)
+            f, g = kit.sweep(M, a, b, reg, f, g)
             st.evaluate(M, a, b, f, g, reg)
         err = st.err
         if mon.step(err, f, g):
             status = Status.CALLBACK_STOP
             break
-    return status, err, n_sinkhorn_iter, n_newton, n_cg
+    return status, err, f, g, counts
+
+
+def _sns_stages(M, a, b, reg, f, g, tol, mon, options, kit=_NumbaSNS):
+    """SNS with epsilon scaling: warm-start through the larger regs of the schedule, each
+    solved to a loose tolerance, then solve at ``reg`` (any path: see :func:`_sns_loop`).
+
+    Returns ``status, err, f, g, extra`` with the iteration counts in ``extra``.
+    """
+    m = M.shape[1]
+    density = options["density"]
+    cap = m if density is None else int(min(m, max(1, math.ceil(density * m))))
+    schedule = options["reg_schedule"]
+    if schedule == "auto":
+        schedule = _auto_schedule(M, reg, kit.xp)
+    stages = [(r, max(tol, 1e-6)) for r in schedule if r > reg] + [(reg, tol)]
+    counts = np.zeros(3, dtype=int)
+    status, err = Status.MAX_ITER, math.inf
+    for i, (reg_k, tol_k) in enumerate(stages):
+        status, err, f, g, c = _sns_loop(
+            M, a, b, reg_k, f, g, tol_k, options["n_sinkhorn"] if i == 0 else 2,
+            options["threshold"], cap, options["max_newton_iter"], options["cg_rtol"],
+            options["cg_maxiter"], mon, kit,
+        )
+        counts += c
+        if status is Status.CALLBACK_STOP:
+            break
+    extra = dict(n_sinkhorn_iter=int(counts[0]), n_newton_iter=int(counts[1]),
+                 n_cg_iter=int(counts[2]))
+    return status, err, f, g, extra
 
 
 # --------------------------------------------------------------------------------------
@@ -404,28 +496,10 @@ def _solve(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose
     elif method == "sinkhorn":
         status, err = _sinkhorn_scaling_loop(Ms, a_s, b_s, reg, fs, gs, tol, max_iter, mon)
     else:
-        opts = dict(sns_options)
-        density = opts["density"]
-        ms = Ms.shape[1]
-        cap = ms if density is None else int(min(ms, max(1, math.ceil(density * ms))))
-        # epsilon scaling: warm-start through the larger regs of the schedule, each solved
-        # to a loose tolerance, then solve at reg
-        schedule = opts["reg_schedule"]
-        if schedule == "auto":
-            schedule = _auto_schedule(Ms, reg)
-        stages = [(r, max(tol, 1e-6)) for r in schedule if r > reg] + [(reg, tol)]
-        counts = np.zeros(3, dtype=int)
-        for i, (reg_k, tol_k) in enumerate(stages):
-            status, err, *c = _sns_loop(
-                Ms, a_s, b_s, reg_k, fs, gs, tol_k, opts["n_sinkhorn"] if i == 0 else 2,
-                opts["threshold"], cap, opts["max_newton_iter"], opts["cg_rtol"],
-                opts["cg_maxiter"], mon,
-            )
-            counts += c
-            if status is Status.CALLBACK_STOP:
-                break
-        extra = dict(n_sinkhorn_iter=int(counts[0]), n_newton_iter=int(counts[1]),
-                     n_cg_iter=int(counts[2]))
+        status, err, fs, gs, extra = _sns_stages(Ms, a_s, b_s, reg, fs, gs, tol, mon,
+                                                 sns_options)
+        if full:  # the Newton steps rebind the potentials
+            f, g = fs, gs
     mon.progress.update(mon.n_iter, err, final=True)
 
     plan_s = np.empty(Ms.shape, dtype=M.dtype)
