@@ -411,17 +411,71 @@ class _Problem:
         if self.use_gram:
             # least squares in feature space: G = X_cᵀX_c / n, c = X_cᵀy_c / n, yy = ‖y_c‖²/n
             n = self.n
-            if self.sparse:
-                G = np.asarray((X.T @ X).toarray(), dtype=np.float64)
-            else:
-                X64 = np.asarray(X, dtype=np.float64)
-                G = X64.T @ X64
-            if self.center:
-                G -= n * np.outer(self.mean, self.mean)
-            self.gram = G / n
             self.c = self.rmatvec(self.y.astype(np.float64)) / n
             self.yy = float(self.y.astype(np.float64) @ self.y) / n
-            self.lip = np.maximum(np.diag(self.gram).copy(), 0.0)
+            if self.sparse:
+                G = np.asarray((X.T @ X).toarray(), dtype=np.float64)
+                if self.center:
+                    G -= n * np.outer(self.mean, self.mean)
+                self.gram = G / n
+                self._gram_done = None
+                self.lip = np.maximum(np.diag(self.gram).copy(), 0.0)
+            else:
+                # dense: Gram columns on demand (ensure_gram), only for the coordinates
+                # that enter a working set. With a sparse solution that is a small part
+                # of the O(n p²) a full Gram matrix costs; the kernels read the columns
+                # (and, by symmetry, the rows) of those coordinates only.
+                self._X64 = np.asarray(X, dtype=np.float64)
+                self.gram = np.zeros((self.p, self.p))
+                self._gram_done = np.zeros(self.p, dtype=bool)
+                self._gram_calls = 0
+                self.lip = np.maximum(np.asarray(self.lip, dtype=np.float64), 0.0)
+
+    def ensure_gram(self, cols):
+        """Fill the Gram columns (and rows) of ``cols`` that are not computed yet.
+
+        Each call is a pass over ``X``, so it also computes a few likely next columns
+        (the coordinates with the largest gradient: ``max(16, |missing|)`` more); once a
+        quarter of the columns would be in, it computes the whole matrix at once (one
+        symmetric product, half the work per column).
+        """
+        done = self._gram_done
+        if done is None:
+            return
+        cols = np.asarray(cols, dtype=np.int64)
+        need = np.unique(cols[~done[cols]])
+        if need.size == 0:
+            return
+        n_done = int(done.sum())
+        want = min(2 * need.size + 16, self.p - n_done)
+        if n_done + want > self.p // 4:
+            X = self._X64
+            G = X.T @ X  # NumPy calls syrk for XᵀX
+            if self.center:
+                G -= self.n * np.outer(self.mean, self.mean)
+            G /= self.n
+            self.gram = G
+            self._gram_done = None
+            self._gram_calls += 1
+            return
+        if want > need.size:
+            score = np.abs(self.state) if getattr(self, "state", None) is not None \
+                else np.abs(self.c)
+            score = np.where(done, -1.0, score)
+            score[need] = -1.0
+            extra = np.argpartition(-score, want - need.size)[:want - need.size]
+            need = np.union1d(need, extra[score[extra] >= 0])
+        X = self._X64
+        GJ = X.T @ X[:, need]  # p × |J|: one pass over X
+        if self.center:
+            GJ -= self.n * np.outer(self.mean, self.mean[need])
+        GJ /= self.n
+        self.gram[:, need] = GJ
+        self.gram[need, :] = GJ.T
+        done[need] = True
+        self._gram_calls += 1
+        if done.all():
+            self._gram_done = None
 
     # --- products with the (implicitly centred) design -----------------------------
     def columns(self, cols):
@@ -475,7 +529,11 @@ class _Problem:
 
     def init_state(self, w):
         if self.use_gram:  # the state is the gradient G w - c
-            self.state = self.gram @ w.astype(np.float64, copy=False) - self.c
+            support = np.flatnonzero(w)
+            self.state = None
+            self.ensure_gram(support)
+            w64 = w.astype(np.float64, copy=False)
+            self.state = self.gram[:, support] @ w64[support] - self.c
         elif self.quadratic:
             self.state = (self.y - self.matvec(w)).astype(self.dtype, copy=False)
         else:
@@ -547,6 +605,7 @@ class _Problem:
     def shift_state(self, delta, cols):
         """Account for ``w[cols] += delta`` in the state vector."""
         if self.use_gram:
+            self.ensure_gram(cols)
             self.state += self.gram[:, cols] @ delta
         elif self.quadratic:
             self.state -= self.matvec(delta, cols).astype(self.dtype, copy=False)
@@ -649,6 +708,8 @@ class _Solver:
         prob = self.prob
         sel = self.selection
         X = prob.X
+        if prob.use_gram:
+            prob.ensure_gram(ws)
         if sel in _GREEDY:
             rule = _GREEDY[sel]
             if prob.use_gram:
@@ -764,6 +825,8 @@ class _Solver:
 
     def _epoch_blocks(self, w, ws):
         prob = self.prob
+        if prob.use_gram:
+            prob.ensure_gram(ws)
         sel = self.selection
         X = prob.X
         if sel in _GREEDY:  # variable blocks of the best-scored coordinates (Gram mode)
