@@ -1,6 +1,8 @@
 """Online ω tuning: the bandits, OmegaTuner, the grid baselines, and learning on the paper's
 sequences (2000 shifted Laplacians)."""
 
+import copy
+
 import numpy as np
 import pytest
 from scipy.optimize import brentq
@@ -73,6 +75,53 @@ def test_tsallis_reduced_variance_estimator_is_unbiased():
 
 
 @pytest.mark.parametrize("estimator", ["reduced-variance", "importance-weighted"])
+@pytest.mark.parametrize("width", [1.0, 2.5])
+def test_tsallis_smoothed_estimator_is_unbiased_for_the_local_mean(estimator, width):
+    # Exact expectation over the drawn arm: E[ΔL̂_j] = Σ_i W_ji p_i ℓ_i / Σ_i W_ji p_i
+    K = 7
+    losses = np.array([9.0, 7.0, 4.0, 3.0, 3.5, 6.0, 12.0])
+    state = TsallisINF(K, random_state=0, estimator=estimator, smoothing_width=width)
+    state._loss_sum, state.n_rounds_ = 30.0, 5  # running mean 6 is the baseline
+    state.cumulative_losses_ = np.array([40.0, 30.0, 20.0, 18.0, 19.0, 28.0, 50.0])
+    state.select()
+    p = state.probabilities_.copy()
+    expected_increment = np.zeros(K)
+    for arm in range(K):
+        bandit = copy.deepcopy(state)
+        bandit._arm = arm
+        bandit.update(losses[arm])
+        expected_increment += p[arm] * (bandit.cumulative_losses_ - state.cumulative_losses_)
+    d = np.abs(np.arange(K)[:, None] - np.arange(K)[None, :])
+    W = np.maximum(0.0, 1.0 - d / (width + 1.0))
+    np.testing.assert_allclose(expected_increment, W @ (p * losses) / (W @ p), rtol=1e-12)
+    # each play moves every arm within the kernel's reach, and no other
+    bandit = copy.deepcopy(state)
+    bandit._arm = 0
+    bandit.update(losses[0])
+    moved = bandit.cumulative_losses_ != state.cumulative_losses_
+    if estimator == "importance-weighted":
+        np.testing.assert_array_equal(moved, W[:, 0] > 0)
+
+
+def test_tsallis_without_smoothing_is_unchanged_by_the_new_options():
+    def play(bandit):
+        rng = np.random.default_rng(3)
+        arms = []
+        for _ in range(200):
+            arm = bandit.select()
+            arms.append(arm)
+            bandit.update(float((1 + arm % 4) * rng.exponential()))
+        return arms, bandit.cumulative_losses_
+
+    arms, losses = play(TsallisINF(8, random_state=2))
+    arms0, losses0 = play(TsallisINF(8, random_state=2, smoothing_width=0.0, learning_rate=2.0))
+    assert arms == arms0
+    np.testing.assert_array_equal(losses, losses0)
+    arms4, _ = play(TsallisINF(8, random_state=2, learning_rate=4.0))
+    assert arms4 != arms  # the learning rate is used
+
+
+@pytest.mark.parametrize("estimator", ["reduced-variance", "importance-weighted"])
 def test_tsallis_finds_the_best_arm_of_a_stochastic_bandit(estimator):
     rng = np.random.default_rng(0)
     means = np.array([100.0, 80.0, 60.0, 130.0, 65.0])
@@ -107,6 +156,10 @@ def test_tsallis_bad_input():
         TsallisINF(0)
     with pytest.raises(ValueError, match="estimator"):
         TsallisINF(3, estimator="exp3")
+    with pytest.raises(ValueError, match="learning_rate"):
+        TsallisINF(3, learning_rate=0.0)
+    with pytest.raises(ValueError, match="smoothing_width"):
+        TsallisINF(3, smoothing_width=-1.0)
     bandit = TsallisINF(3)
     with pytest.raises(RuntimeError, match="select"):
         bandit.update(1.0)
@@ -253,6 +306,8 @@ def test_tuner_bad_input():
         OmegaTuner(learner=object())
     with pytest.raises(ValueError, match="context_range"):
         OmegaTuner(learner="chebcb")
+    with pytest.raises(ValueError, match="sorted"):
+        OmegaTuner(omegas=[1.5, 1.0, 1.2], learner_options={"smoothing_width": 1})
     tuner = OmegaTuner(learner="chebcb", context_range=(0, 1))
     with pytest.raises(ValueError, match="context"):
         tuner.solve(poisson_2d(10), np.ones(100))
@@ -313,6 +368,20 @@ def test_tsallis_inf_learns_omega(learning_problem):
     # measured: 1.206 (high) and 1.194 (low) times the best fixed ω in hindsight
     assert total <= 1.25 * base.best_fixed_total
     assert total <= 0.3 * base.fixed_totals[0]  # far below ω = 1
+
+
+def test_smoothed_tsallis_inf_learns_omega_faster(learning_problem):
+    # Sharing plays between neighbouring ω (kernel half-width 2) with a larger learning rate
+    offset, seq, base = learning_problem
+    plain = OmegaTuner(learner="tsallis-inf", random_state=0).solve_sequence(seq)
+    plain_total = sum(r.n_iter for r in plain)
+    tuner = OmegaTuner(learner="tsallis-inf", random_state=0,
+                       learner_options={"smoothing_width": 2, "learning_rate": 6})
+    tuner.solve_sequence(seq)
+    total = np.sum(tuner.costs_)
+    # measured: 1.123 (high) and 1.104 (low) times the best fixed ω; plain 1.206 and 1.194
+    assert total <= 1.15 * base.best_fixed_total
+    assert total <= 0.95 * plain_total
 
 
 def test_chebcb_beats_the_best_fixed_omega(learning_problem):

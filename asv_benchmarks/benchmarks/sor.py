@@ -186,3 +186,39 @@ class Heat2DSequence:
 
     def track_scipy_cg_iterations(self, nx):
         return quiet(_heat_sequence, nx, self.n_steps, self._scipy)
+
+
+class OmegaLearning:
+    """The paper's shifted-Laplacian sequences: total SOR iterations of each online learner
+    divided by those of the best fixed ω in hindsight (1 = as good as the hindsight choice;
+    the instance-optimal ratio is the floor)."""
+
+    params = [[500, 2000], ["high", "low"]]
+    param_names = ["n_systems", "offset"]
+    timeout = 300
+
+    def setup(self, n_systems, offset):
+        from numlearn.datasets import shifted_laplacian_sequence
+        from numlearn.tuning import omega_baselines
+
+        self.sequence = shifted_laplacian_sequence(n_systems=n_systems, offset=offset,
+                                                   random_state=0)
+        self.baselines = quiet(omega_baselines, self.sequence)
+
+    def _ratio(self, **options):
+        tuner = OmegaTuner(random_state=0, **options)
+        tuner.solve_sequence(self.sequence)
+        return float(np.sum(tuner.costs_) / self.baselines.best_fixed_total)
+
+    def track_tsallis_inf_over_best_fixed(self, n_systems, offset):
+        return self._ratio(learner="tsallis-inf")
+
+    def track_tsallis_inf_smoothed_over_best_fixed(self, n_systems, offset):
+        return self._ratio(learner="tsallis-inf",
+                           learner_options={"smoothing_width": 2, "learning_rate": 6})
+
+    def track_chebcb_over_best_fixed(self, n_systems, offset):
+        return self._ratio(learner="chebcb", context_range=self.sequence.context_range)
+
+    def track_instance_optimal_over_best_fixed(self, n_systems, offset):
+        return float(self.baselines.instance_optimal_total / self.baselines.best_fixed_total)
