@@ -211,11 +211,11 @@ class OmegaLearning:
         return float(np.sum(tuner.costs_) / self.baselines.best_fixed_total)
 
     def track_tsallis_inf_over_best_fixed(self, n_systems, offset):
-        return self._ratio(learner="tsallis-inf")
+        return self._ratio(learner="tsallis-inf")  # OmegaTuner's: neighbours share plays
 
-    def track_tsallis_inf_smoothed_over_best_fixed(self, n_systems, offset):
-        return self._ratio(learner="tsallis-inf",
-                           learner_options={"smoothing_width": 2, "learning_rate": 6})
+    def track_papers_tsallis_inf_over_best_fixed(self, n_systems, offset):
+        return self._ratio(learner="tsallis-inf", learner_options={
+            "estimator": "reduced-variance", "learning_rate": 2.0, "smoothing_radius": 0.0})
 
     def track_chebcb_over_best_fixed(self, n_systems, offset):
         return self._ratio(learner="chebcb", context_range=self.sequence.context_range)

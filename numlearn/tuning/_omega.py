@@ -21,6 +21,12 @@ __all__ = ["OmegaTuner", "omega_baselines", "default_omegas"]
 _LEARNERS = ("tsallis-inf", "chebcb")
 
 
+# OmegaTuner's Tsallis-INF: the arms are an ω grid, and iteration counts vary smoothly with ω,
+# so plays are shared between neighbouring ω (see TsallisINF for the measurements).
+_TSALLIS_DEFAULTS = {"estimator": "leader-baseline", "learning_rate": 8.0,
+                     "smoothing_radius": 0.15}
+
+
 def default_omegas() -> np.ndarray:
     """The paper's grid of relaxation parameters: 20 points on ``[1, 1.95]``."""
     return np.linspace(1.0, 1.95, 20)
@@ -93,10 +99,13 @@ class OmegaTuner:
     context_range : (float, float), optional
         Range of the contexts; required by ``"chebcb"``.
     learner_options : dict, optional
-        Extra keyword arguments for the learner (e.g. ``{"degree": 3}``). For Tsallis-INF,
-        ``{"smoothing_width": 2, "learning_rate": 6}`` shares plays between neighbouring ω
-        (needs a sorted grid) and learns faster on the paper's sequences (see
-        :class:`TsallisINF`).
+        Extra keyword arguments for the learner (e.g. ``{"degree": 3}``). For
+        ``"tsallis-inf"`` they override the tuner's defaults ``estimator="leader-baseline",
+        learning_rate=8, smoothing_radius=0.15, arm_positions=omegas``: plays are shared
+        between ω closer than 0.15 (see :class:`TsallisINF`). On the paper's sequences these
+        cut the excess over the best fixed ω at 2000 systems from 17–28% (the paper's
+        algorithm: ``{"estimator": "reduced-variance", "learning_rate": 2,
+        "smoothing_radius": 0}``) to 7–9%.
     **solver_options
         Passed to the solver on every call (e.g. ``rtol=1e-8, maxiter=10000``).
 
@@ -156,11 +165,9 @@ class OmegaTuner:
         options = dict(self.learner_options or {})
         rng = check_random_state(self.random_state)
         if name == "tsallis-inf":
-            if options.get("smoothing_width", 0) and np.any(np.diff(self._omegas) <= 0):
-                raise ValueError(
-                    "learner_options['smoothing_width'] > 0 shares plays between neighbouring "
-                    "arms, so omegas must be sorted increasingly."
-                )
+            for key, value in _TSALLIS_DEFAULTS.items():
+                options.setdefault(key, value)
+            options.setdefault("arm_positions", self._omegas)
             return TsallisINF(n_arms, random_state=rng, **options)
         if self.context_range is None:
             raise ValueError("learner='chebcb' needs context_range=(low, high).")
