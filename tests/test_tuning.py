@@ -342,6 +342,24 @@ def test_tuner_with_warm_start_and_custom_learner():
     assert learner.losses == tuner.costs_
 
 
+def test_tuner_shares_plays_between_neighbouring_omegas():
+    # default Tsallis-INF: a play informs every ω within 0.15 of it, in any grid order
+    omegas = [1.1, 1.0, 1.05, 1.5]
+    A = poisson_2d(6)
+    b = np.ones(36)
+    tuner = OmegaTuner(omegas=omegas, random_state=1)
+    tuner.solve(A, b)
+    chosen = np.array(omegas) == tuner.omegas_[0]
+    moved = tuner.learner_.cumulative_losses_ > 0
+    near = np.abs(np.array(omegas) - tuner.omegas_[0]) < 0.15 - 1e-12
+    np.testing.assert_array_equal(moved, near)
+    assert moved[chosen].all() and moved.sum() >= 2
+    assert not moved[3]  # ω = 1.5 is too far from every other ω
+    paper = OmegaTuner(omegas=omegas, random_state=1, learner_options={"smoothing_radius": 0})
+    paper.solve(A, b)
+    assert np.count_nonzero(paper.learner_.cumulative_losses_) == 1
+
+
 def test_tuner_bad_input():
     with pytest.raises(ValueError, match="omegas"):
         OmegaTuner(omegas=[1.0, 2.0])
