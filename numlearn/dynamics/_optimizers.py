@@ -8,6 +8,7 @@ step size (the multiple of the gradient actually taken).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from numlearn.dynamics import _namespace as nsp
 __all__ = ["Optimizer", "GD", "SGD", "NormalizedGD", "ScaledGD", "SafeStepGD", "PerpGrad"]
 
 
-class Optimizer:
+class Optimizer(ABC):
     """Base class: ``step(model, w, rng) -> (w_next, step_size)``."""
 
     #: Model methods the optimizer calls.
@@ -33,11 +34,12 @@ class Optimizer:
                 f"{type(model).__name__} lacks {', '.join(missing)}."
             )
 
-    def start(self, model: Any, w: np.ndarray, rng: np.random.Generator) -> None:
-        """Reset the optimizer's state before a run."""
+    def start(self, model: Any, w: np.ndarray, rng: np.random.Generator) -> None:  # noqa: B027
+        """Reset the optimizer's state before a run (a no-op for stateless optimizers)."""
 
+    @abstractmethod
     def step(self, model: Any, w: np.ndarray, rng: np.random.Generator):
-        raise NotImplementedError
+        """One update: ``(w_next, step_size)``; ``w`` itself is not modified."""
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from abc import ABC, abstractmethod
 
 import numpy as np
 from scipy.optimize import NonlinearConstraint, OptimizeWarning
@@ -76,7 +77,7 @@ _NO_DESCENT_MESSAGE = (
 )
 
 
-class Backend:
+class Backend(ABC):
     """What differs between the NumPy and the array-API paths of :func:`minimize_eq`.
 
     ``xp`` is the array namespace of the iterates and ``device`` their device (``None``
@@ -89,65 +90,65 @@ class Backend:
     xp = None
     device = None
 
+    @abstractmethod
     def start(self, x0):
         """``x0`` validated, as a float64 copy of shape ``(n,)``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def lambda0(self, lambda0, m: int):
         """``lambda0`` validated, as a float64 copy of shape ``(m,)``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def from_host(self, a: np.ndarray):
         """A NumPy array as an array of ``xp`` on ``device``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def flat(self, value):
         """A callable's output as a float64 vector (unchecked)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def vec(self, value, n: int, name: str):
         """A callable's output as a float64 vector of shape ``(n,)``, checked finite."""
-        raise NotImplementedError
 
+    @abstractmethod
     def mat(self, value, shape: tuple[int, int], name: str):
         """A callable's output as a float64 matrix of ``shape``, checked finite."""
-        raise NotImplementedError
 
+    @abstractmethod
     def jacobian(self, value, m: int, n: int):
         """A constraint Jacobian ``(m, n)`` during the iterations (unchecked)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def hessian(self, value, n: int, name: str):
         """A Hessian ``(n, n)`` during the iterations (shape checked)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def add(self, H, Hc):
         """``H + Hc`` (objective and constraint Hessians)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def dense(self, M):
         """``M`` as a dense array of ``xp``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def diagonal(self, H):
         """The diagonal of ``H`` as a vector of ``xp``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def row_abs_sums(self, H):
         """``Σⱼ |Hᵢⱼ|`` for each row, as a vector of ``xp``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def kkt_matrix(self, B, G, shift: float):
         """``[[B + shift·I, Gᵀ], [G, 0]]``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def direct_solve(self, K, rhs, singular: bool):
         """An exact solution of ``K z = rhs`` (least squares when ``K`` is singular)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def fro_norm(self, K) -> float:
         """``‖K‖_F``."""
-        raise NotImplementedError
 
 
 # --------------------------------------------------------------------------------------
