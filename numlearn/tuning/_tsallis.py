@@ -104,9 +104,10 @@ class TsallisINF:
     and clips their increments at 0 (losses are nonnegative). Without it, a rarely played
     arm's estimate stands still between plays while the others grow, so its estimated gap
     closes and it is replayed in a saw-tooth far more often than its true gap warrants; with
-    the zero-baseline (Zimmert and Seldin's reason for it) replaced by the leader's mean, the
-    gap stays open, and the clip keeps a lucky cheap play of a bad arm from becoming a huge
-    negative estimate. The clip biases those arms' estimates upwards only.
+    the leader's mean as its baseline the gap stays open. Zimmert and Seldin use 0 there
+    because a baseline above the loss of a rarely played arm turns one cheap play into a
+    huge negative estimate; the clip prevents that, at the price of biasing those arms'
+    estimates upwards (never downwards).
 
     ``smoothing_radius = r > 0`` shares plays between neighbouring arms, for arms whose
     losses vary smoothly with their position ``x`` (``arm_positions``, e.g. the ω of each
@@ -132,6 +133,25 @@ class TsallisINF:
     (ranges of the per-sequence means; at 5000 systems the last row gives 1.05–1.06 and
     1.04–1.05, the first 1.12–1.15 and 1.09–1.10). :class:`OmegaTuner` uses the last row by
     default, since it knows that its arms are an ω grid; the defaults here are the paper's.
+
+    Parameters
+    ----------
+    n_arms : int
+        Number of arms (≥ 1).
+    random_state : int, numpy.random.Generator or None
+        Seed of the arm draws.
+    loss_floor : float, default=0.0
+        A lower bound on every loss; subtracted before normalizing.
+    estimator : {"reduced-variance", "importance-weighted", "leader-baseline"}, \
+default="reduced-variance"
+        The loss estimator (see above).
+    learning_rate : float, default=2.0
+        ``η_t = learning_rate / √t`` (2 is Zimmert and Seldin's and the paper's choice).
+    smoothing_radius : float, default=0.0
+        Radius ``r`` (in units of ``arm_positions``) of the kernel that shares plays between
+        neighbouring arms; 0 estimates every arm from its own plays only.
+    arm_positions : array-like of shape (n_arms,), optional
+        Where the arms sit, for ``smoothing_radius``; default ``0, 1, …, n_arms − 1``.
 
     Attributes
     ----------
