@@ -427,15 +427,19 @@ def test_baselines_reproduce_the_papers_numbers(learning_problem):
 def test_tsallis_inf_learns_omega(learning_problem):
     # OmegaTuner's Tsallis-INF: plays shared between neighbouring ω, leader baseline
     offset, seq, base = learning_problem
-    tuner = OmegaTuner(learner="tsallis-inf", random_state=0)
-    tuner.solve_sequence(seq)
-    costs = np.array(tuner.costs_)
-    arms = np.array([h["arm"] for h in tuner.history_])
-    np.testing.assert_array_equal(costs, base.costs[np.arange(N_SYSTEMS), arms])
-    total = costs.sum()
-    # measured: 1.071 (high) and 1.089 (low) times the best fixed ω in hindsight
-    assert total <= 1.10 * base.best_fixed_total
-    assert total <= 0.3 * base.fixed_totals[0]  # far below ω = 1
+    totals = []
+    for seed in range(3):  # three learner seeds: the assertion is on their mean total
+        tuner = OmegaTuner(learner="tsallis-inf", random_state=seed)
+        tuner.solve_sequence(seq)
+        costs = np.array(tuner.costs_)
+        arms = np.array([h["arm"] for h in tuner.history_])
+        np.testing.assert_array_equal(costs, base.costs[np.arange(N_SYSTEMS), arms])
+        totals.append(costs.sum())
+    # measured: 1.071, 1.077, 1.086 (high) and 1.089, 1.062, 1.084 (low) times the best
+    # fixed ω in hindsight (16 learner seeds: 1.057-1.096)
+    assert np.mean(totals) <= 1.10 * base.best_fixed_total
+    assert max(totals) <= 1.12 * base.best_fixed_total
+    assert max(totals) <= 0.3 * base.fixed_totals[0]  # far below ω = 1
     # the paper's algorithm (η = 2/√t, Zimmert–Seldin estimator, no sharing) learns slower
     paper = OmegaTuner(learner="tsallis-inf", random_state=0, learner_options={
         "estimator": "reduced-variance", "learning_rate": 2.0, "smoothing_radius": 0.0})
@@ -443,7 +447,7 @@ def test_tsallis_inf_learns_omega(learning_problem):
     paper_total = np.sum(paper.costs_)
     # measured: 1.206 (high) and 1.194 (low) times the best fixed ω
     assert paper_total <= 1.25 * base.best_fixed_total
-    assert total <= 0.95 * paper_total
+    assert np.mean(totals) <= 0.95 * paper_total
 
 
 def test_chebcb_beats_the_best_fixed_omega(learning_problem):
