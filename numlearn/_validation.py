@@ -73,7 +73,6 @@ def check_scalar(
     1e-05
     >>> check_scalar(-1.0, "rtol", low=0)
     Traceback (most recent call last):
-    ...
     ValueError: rtol must be >= 0, got -1.0.
     """
     if value is None and allow_none:
