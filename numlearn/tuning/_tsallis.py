@@ -203,13 +203,8 @@ default="reduced-variance"
         if self.arm_positions is None:
             positions = np.arange(self.n_arms, dtype=np.float64)
         else:
-            positions = np.asarray(check_array(self.arm_positions, "arm_positions", ndim=1),
-                                   dtype=np.float64)
-            if positions.shape[0] != self.n_arms:
-                raise ValueError(
-                    f"arm_positions must hold one position per arm ({self.n_arms}); got "
-                    f"{positions.shape[0]}."
-                )
+            positions = np.asarray(check_array(self.arm_positions, "arm_positions", ndim=1,
+                                               shape=(self.n_arms,)), dtype=np.float64)
         self._kernel = _smoothing_kernel(positions, radius)
         self._rng = check_random_state(self.random_state)
         self.n_rounds_ = 0
