@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from numlearn._validation import check_scalar
+from numlearn._validation import check_verbose
 
 __all__ = ["Progress"]
 
@@ -28,7 +28,7 @@ class Progress:
     def __init__(self, solver: str, verbose: int = 0, *, measure: str = "residual",
                  every_seconds: float = 2.0):
         self.solver = solver
-        self.verbose = check_scalar(verbose, "verbose", kind=int, low=0, high=2)
+        self.verbose = check_verbose(verbose)
         self.measure = measure
         self.every_seconds = every_seconds
         self._start = time.perf_counter()

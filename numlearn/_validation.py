@@ -25,6 +25,9 @@ __all__ = [
     "check_vector",
     "check_operator",
     "check_callable",
+    "check_verbose",
+    "check_keywords",
+    "suggest_keywords",
 ]
 
 
@@ -109,6 +112,145 @@ def check_option(value: Any, name: str, options: Iterable[Any]) -> Any:
         listed = ", ".join(repr(o) for o in options)
         raise ValueError(f"{name} must be one of {listed}; got {value!r}.")
     return value
+
+
+def check_verbose(verbose: Any) -> int:
+    """Turn ``verbose`` (bool or int 0, 1, 2) into an int, as scikit-learn and SciPy accept.
+
+    ``True`` means 1 (a line every few seconds), ``False`` means 0.
+
+    Examples
+    --------
+    >>> from numlearn._validation import check_verbose
+    >>> check_verbose(True), check_verbose(2)
+    (1, 2)
+    """
+    if isinstance(verbose, (bool, np.bool_)):
+        return int(bool(verbose))
+    return check_scalar(verbose, "verbose", kind=int, low=0, high=2)
+
+
+#: Names that users bring from SciPy, scikit-learn and POT, mapped to candidates of ours.
+#: Only the candidates that the called function really accepts are suggested.
+KEYWORD_ALIASES: dict[str, tuple[str, ...]] = {
+    "tol": ("rtol", "tol"),
+    "rtol": ("tol", "rtol"),
+    "gtol": ("tol", "rtol"),
+    "stopThr": ("tol",),
+    "stop_thr": ("tol",),
+    "maxiter": ("max_iter", "maxiter"),
+    "max_iter": ("maxiter", "max_iter"),
+    "numItermax": ("max_iter", "maxiter"),
+    "num_iter_max": ("max_iter", "maxiter"),
+    "n_iter": ("max_iter", "maxiter"),
+    "niter": ("max_iter", "maxiter"),
+    "log": ("return_history",),
+    "disp": ("verbose",),
+    "seed": ("random_state",),
+    "rng": ("random_state",),
+    "random_seed": ("random_state",),
+    "lambda_": ("reg", "alpha"),
+    "lam": ("reg", "alpha"),
+    "regParam": ("reg",),
+    "maxIter": ("max_iter",),
+    "epsilon": ("reg",),
+    "x_init": ("x0",),
+    "warmstart": ("init", "warm_start"),
+}
+
+
+def _suggestions(name: str, valid: Iterable[str]) -> list[str]:
+    import difflib
+
+    valid = list(valid)
+    out = [c for c in KEYWORD_ALIASES.get(name, ()) if c in valid and c != name]
+    for c in difflib.get_close_matches(name, valid, n=3, cutoff=0.6):
+        if c not in out:
+            out.append(c)
+    lowered = {v.lower().replace("_", ""): v for v in valid}
+    key = name.lower().replace("_", "")
+    if key in lowered and lowered[key] not in out:
+        out.append(lowered[key])
+    return out
+
+
+def check_keywords(options: dict, valid: Iterable[str], where: str) -> None:
+    """Raise a ``TypeError`` with a "did you mean" hint for keywords not in ``valid``.
+
+    ``where`` names the function (or method) in the message. Known names from SciPy,
+    scikit-learn and POT (``tol``, ``numItermax``, ``stopThr``, ``log``, ...) are mapped
+    to ours.
+
+    Examples
+    --------
+    >>> from numlearn._validation import check_keywords
+    >>> check_keywords({"numItermax": 10}, ["max_iter", "tol"], "sinkhorn()")
+    Traceback (most recent call last):
+    TypeError: sinkhorn() got an unexpected keyword argument 'numItermax'; did you mean 'max_iter'?
+    """
+    valid = list(valid)
+    unknown = [k for k in options if k not in valid]
+    if not unknown:
+        return
+    parts = []
+    for name in unknown:
+        hint = _suggestions(name, valid)
+        if hint:
+            shown = " or ".join(repr(h) for h in hint)
+            parts.append(f"unexpected keyword argument {name!r}; did you mean {shown}?")
+        else:
+            parts.append(
+                f"unexpected keyword argument {name!r} (accepted: {', '.join(sorted(valid))})"
+            )
+    raise TypeError(f"{where} got an " + "; and an ".join(parts))
+
+
+def suggest_keywords(func: Callable) -> Callable:
+    """Decorate a public function so an unknown keyword gets a "did you mean" answer.
+
+    Nothing is checked on a successful call (no overhead); only when the call raises a
+    ``TypeError`` is the call bound against the signature, and an unknown keyword is then
+    reported with close matches and SciPy/scikit-learn/POT names mapped to ours.
+
+    Examples
+    --------
+    >>> from numlearn._validation import suggest_keywords
+    >>> @suggest_keywords
+    ... def solve(A, b, *, rtol=1e-5, maxiter=None):
+    ...     return rtol
+    >>> solve(1, 2, tol=1e-3)
+    Traceback (most recent call last):
+    TypeError: solve() got an unexpected keyword argument 'tol'; did you mean 'rtol'?
+    """
+    import functools
+    import inspect
+
+    signature = inspect.signature(func)
+    params = signature.parameters
+    takes_var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    names = [
+        n for n, p in params.items()
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
+    qualname = getattr(func, "__qualname__", getattr(func, "__name__", "function"))
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except TypeError as exc:
+            if takes_var_kw or not kwargs:
+                raise
+            unknown = {k: v for k, v in kwargs.items() if k not in names}
+            if not unknown:
+                raise
+            try:
+                check_keywords(unknown, names, f"{qualname}()")
+            except TypeError as better:
+                raise better from None
+            raise exc  # pragma: no cover
+
+    return wrapper
 
 
 def check_callable(value: Any, name: str, *, allow_none: bool = False) -> Callable | None:

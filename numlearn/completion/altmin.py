@@ -25,6 +25,7 @@ from numlearn._backend import get_namespace, is_numpy_namespace, to_numpy
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
+    suggest_keywords,
     check_callable,
     check_option,
     check_random_state,
@@ -74,6 +75,7 @@ def _init_svd(engine, shape, n_obs: int, rank: int, rng: np.random.Generator, cl
     return np.ascontiguousarray(Q)
 
 
+@suggest_keywords
 def altmin(
     M_obs: Any,
     rank: int,
@@ -400,6 +402,7 @@ def _altmin_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, cli
     return result
 
 
+@suggest_keywords
 def predict_entries(U: Any, V: Any, rows: Any, cols: Any) -> Any:
     """``(U Vᵀ)[rows, cols]`` without forming ``U Vᵀ``.
 

@@ -13,6 +13,7 @@ import numpy as np
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import check_callable, check_random_state, check_scalar
+from numlearn._validation import suggest_keywords
 from numlearn.dynamics import _namespace as nsp
 from numlearn.dynamics._optimizers import Optimizer
 from numlearn.dynamics._tools import (
@@ -195,6 +196,7 @@ class Trajectory(SolverResult):
                                         min_fraction=min_fraction)
 
 
+@suggest_keywords
 def train(
     model: Any,
     w0: Any,

@@ -13,6 +13,7 @@ from numlearn._backend import get_namespace, is_numpy_namespace
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
+    suggest_keywords,
     check_callable,
     check_operator,
     check_scalar,
@@ -24,6 +25,7 @@ from numlearn.linalg._operators import as_matvec
 __all__ = ["cg"]
 
 
+@suggest_keywords
 def cg(
     A: Any,
     b: Any,

@@ -22,6 +22,7 @@ from numlearn._backend import get_namespace, is_numpy_namespace, to_device, to_n
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
+    suggest_keywords,
     check_callable,
     check_option,
     check_random_state,
@@ -129,6 +130,7 @@ def _n_keep(k: int, ncv: int, n_conv: int) -> int:
     return n_keep
 
 
+@suggest_keywords
 def lanczos_eigsh(
     matvec: Any,
     n: int,

@@ -30,6 +30,7 @@ from numlearn._backend import (
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
+    suggest_keywords,
     check_callable,
     check_operator,
     check_option,
@@ -66,6 +67,7 @@ _MAXITER_CAP_DENSE = 100_000
 _RCOND_FACTOR = 100.0
 
 
+@suggest_keywords
 def sketch_and_project(
     A: Any,
     b: Any,

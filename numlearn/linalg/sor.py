@@ -26,6 +26,7 @@ from numlearn._backend import get_namespace, is_cupy_sparse, is_numpy_namespace
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, warn_if_not_converged
 from numlearn._validation import (
+    suggest_keywords,
     check_callable,
     check_operator,
     check_scalar,
@@ -102,6 +103,7 @@ def _other_namespace(*arrays):
     return xp
 
 
+@suggest_keywords
 def sor(
     A: Any,
     b: Any,
@@ -348,6 +350,7 @@ class _SSORPreconditioner:
         return ssor_apply(*self.b_arrays, self.g, r, np.empty(self.n))
 
 
+@suggest_keywords
 def ssor_cg(
     A: Any,
     b: Any,
@@ -500,6 +503,7 @@ def _is_symmetric(A: sp.csr_matrix) -> bool:
     return bool(diff.max() <= 1e-12 * scale)
 
 
+@suggest_keywords
 def optimal_omega(
     A: Any,
     *,

@@ -11,6 +11,7 @@ from scipy.sparse.linalg import LinearOperator
 from numlearn._backend import get_namespace, to_device, to_numpy
 from numlearn._result import SolverResult, Status, make_result
 from numlearn._validation import check_option, check_random_state, check_scalar
+from numlearn._validation import suggest_keywords
 from numlearn.linalg._operators import as_matvec, square_operator
 
 __all__ = ["hutchinson_trace"]
@@ -85,6 +86,7 @@ def _mean_and_std_error(values: np.ndarray) -> tuple[float, float]:
     return mean, float(np.std(values, ddof=1) / math.sqrt(values.size))
 
 
+@suggest_keywords
 def hutchinson_trace(
     matvec: Any,
     n: int,

@@ -14,6 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result
 from numlearn._validation import (
+    suggest_keywords,
     check_array,
     check_callable,
     check_option,
@@ -39,6 +40,7 @@ _NEIGHBOURS = True  # False: never use the neighbour kernel (tests, comparisons)
 _BOUNDS = True  # least squares: skip the gradients that bounds show cannot matter
 
 
+@suggest_keywords
 def coordinate_descent(
     X: Any,
     y: Any,

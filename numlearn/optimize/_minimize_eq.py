@@ -12,6 +12,7 @@ from numlearn._backend import get_namespace, is_numpy_namespace
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, warn_if_not_converged
 from numlearn._validation import check_vector
+from numlearn._validation import suggest_keywords
 from numlearn.optimize._minimize_eq_core import (
     MINIMIZE_EQ_DEFAULT_OPTIONS,
     MINIMIZE_EQ_SKETCHES,
@@ -23,6 +24,7 @@ from numlearn.optimize._minimize_eq_core import (
 __all__ = ["minimize_eq", "MINIMIZE_EQ_SKETCHES", "MINIMIZE_EQ_DEFAULT_OPTIONS"]
 
 
+@suggest_keywords
 def minimize_eq(
     fun: Callable[[np.ndarray], float],
     x0: Any,

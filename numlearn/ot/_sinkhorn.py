@@ -16,16 +16,23 @@ from numlearn._backend import get_namespace, is_numpy_namespace
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
+    suggest_keywords,
     check_array,
     check_callable,
+    check_keywords,
     check_option,
     check_scalar,
     check_vector,
+    check_verbose,
 )
 from numlearn.linalg import cg
 from numlearn.ot import _kernels as K
 
 __all__ = ["sinkhorn", "sinkhorn_newton_sparse"]
+
+#: The keywords every ``sinkhorn`` method accepts (for "did you mean" answers).
+_SINKHORN_KEYWORDS = ("a", "b", "M", "reg", "method", "tol", "max_iter", "init",
+                      "return_history", "verbose", "callback")
 
 _METHODS = ("sinkhorn", "sinkhorn_log", "sns")
 
@@ -669,25 +676,23 @@ def sinkhorn(
     """
     check_option(method, "method", _METHODS)
     max_iter = check_scalar(max_iter, "max_iter", kind=int, low=0)
-    check_scalar(verbose, "verbose", kind=int, low=0, high=2)
+    check_verbose(verbose)
     if method == "sns":  # straight to _solve, so that warnings point at the caller
-        unknown = set(options) - set(inspect.signature(_check_sns_options).parameters)
-        if unknown:
-            raise TypeError(f"unexpected keyword arguments for method='sns': {sorted(unknown)}.")
+        sns_names = set(inspect.signature(_check_sns_options).parameters)
+        check_keywords({k: v for k, v in options.items() if k not in sns_names},
+                       sorted(set(_SINKHORN_KEYWORDS) | sns_names), "sinkhorn(method='sns')")
         sns_options = _check_sns_options(**{"max_newton_iter": max_iter, **options})
         return _solve(a, b, M, reg, method="sns", tol=tol,
                       max_iter=sns_options["max_newton_iter"], init=init,
                       return_history=return_history, verbose=verbose, callback=callback,
                       sns_options=sns_options, name="sinkhorn_newton_sparse")
-    if options:
-        raise TypeError(
-            f"unexpected keyword arguments for method={method!r}: {sorted(options)}."
-        )
+    check_keywords(options, _SINKHORN_KEYWORDS, f"sinkhorn(method={method!r})")
     return _solve(a, b, M, reg, method=method, tol=tol, max_iter=max_iter, init=init,
                   return_history=return_history, verbose=verbose, callback=callback,
                   sns_options=None, name=f"sinkhorn ({method})")
 
 
+@suggest_keywords
 def sinkhorn_newton_sparse(
     a: Any,
     b: Any,
@@ -828,7 +833,7 @@ def sinkhorn_newton_sparse(
     >>> res_x.n_newton_iter == res.n_newton_iter, res_x.f.dtype == xps.float64
     (True, True)
     """
-    check_scalar(verbose, "verbose", kind=int, low=0, high=2)
+    check_verbose(verbose)
     options = _check_sns_options(n_sinkhorn=n_sinkhorn, threshold=threshold, density=density,
                                  max_newton_iter=max_newton_iter, cg_rtol=cg_rtol,
                                  cg_maxiter=cg_maxiter, reg_schedule=reg_schedule)
