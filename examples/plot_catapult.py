@@ -27,6 +27,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from numlearn.dynamics import GD, UVModel, ntk_eigenvalue, train
+from numlearn.plotting import plot_trajectory
 
 m = 100
 model = UVModel([[1.0]], [0.0], width=m)
@@ -52,17 +53,11 @@ for c in (1.5, 2.5, 3.5, 4.2):
 # --------------------------------
 # The dashed lines are ``2/η`` for each learning rate: a catapult run ends with its
 # kernel (and sharpness) below its own line.
-fig, (ax_loss, ax_lam) = plt.subplots(1, 2, figsize=(10, 4))
-colors = plt.cm.viridis(np.linspace(0, 0.9, len(runs)))
-for (c, traj), color in zip(runs.items(), colors):
-    lr = c / lam0
-    ax_loss.semilogy(traj.steps, traj.loss, color=color, label=f"η = {c}/λ₀")
-    ax_lam.plot(traj.steps, traj.ntk, color=color)
-    ax_lam.axhline(2 / lr, color=color, ls="--", lw=1)
-ax_loss.set(xlabel="step", ylabel="training loss", title="loss")
-ax_loss.legend()
-ax_lam.set(xlabel="step", ylabel="top NTK eigenvalue λ", title="kernel (dashed: 2/η)",
-           ylim=(0, 1.5 * lam0))
+fig = plot_trajectory({f"η = {c}/λ₀": traj for c, traj in runs.items()},
+                      lr=[c / lam0 for c in runs], curvature="ntk",
+                      colors=plt.cm.viridis(np.linspace(0, 0.9, len(runs))))
+ax_loss, ax_lam = fig.axes
+ax_lam.set_ylim(0, 1.5 * lam0)
 ax_loss.set_ylim(1e-16, None)
 fig.tight_layout()
 plt.show()

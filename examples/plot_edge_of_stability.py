@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from numlearn.dynamics import GD, TwoLayerNetwork, train
+from numlearn.plotting import plot_trajectory
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((200, 10))
@@ -43,15 +44,8 @@ for lr in (3.0, 6.0):
 # %%
 # Loss and sharpness against the step
 # -----------------------------------
-fig, (ax_loss, ax_sharp) = plt.subplots(1, 2, figsize=(10, 4))
-for (lr, traj), color in zip(runs.items(), ("C0", "C1")):
-    ax_loss.semilogy(traj.steps, traj.loss, color=color, label=f"η = {lr}")
-    ax_sharp.plot(traj.steps, traj.sharpness, color=color, label=f"η = {lr}")
-    ax_sharp.axhline(2 / lr, color=color, ls="--", lw=1)
-ax_loss.set(xlabel="step", ylabel="training loss (MSE)", title="loss")
-ax_loss.legend()
-ax_sharp.set(xlabel="step", ylabel="sharpness λ_max(∇²L)",
-             title="sharpness (dashed: 2/η)")
-ax_sharp.legend()
+# (each trajectory knows its learning rate: the dashed lines are its 2/η)
+fig = plot_trajectory(list(runs.values()))
+fig.axes[0].set_ylabel("training loss (MSE)")
 fig.tight_layout()
 plt.show()

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from numlearn.completion import altmin
+from numlearn.plotting import plot_convergence
 
 rng = np.random.default_rng(0)
 m, n, rank = 300, 400, 8
@@ -50,11 +51,8 @@ axes[2].imshow(results["cholesky"].U @ results["cholesky"].V.T, cmap="viridis")
 axes[2].set_title("completed")
 for ax in axes[:3]:
     ax.set_axis_off()
-for solver, res in results.items():
-    axes[3].semilogy(np.arange(1, res.n_iter + 1), res.history, marker=".", label=solver)
+plot_convergence(results, ax=axes[3], line_kws={"marker": "."})
 axes[3].axhline(noise, color="k", linestyle=":", label="noise level")
-axes[3].set_xlabel("iteration")
-axes[3].set_ylabel("training RMSE")
 axes[3].legend()
 fig.tight_layout()
 plt.show()

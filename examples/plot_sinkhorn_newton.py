@@ -32,6 +32,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from numlearn.datasets import ot_gaussian_clouds, ot_random_assignment
 from numlearn.ot import sinkhorn, sinkhorn_newton_sparse
+from numlearn.plotting import plot_convergence, plot_plan
 
 a, b, M = ot_random_assignment(500, random_state=0)
 reg = 1 / 1200
@@ -59,18 +60,13 @@ print(f"Sinkhorn: {sk.n_iter} iterations, marginal error {sk.marginal_error:.1e}
       f"{t_sk:.2f} s")
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
-ax.semilogy(np.arange(1, sk.n_iter + 1), sk.history, label="Sinkhorn (log domain)")
-ax.semilogy(np.arange(1, sns.n_iter + 1), sns.history, "o-", ms=3,
-            label="Sinkhorn–Newton–Sparse")
-ax.semilogy(np.arange(1, sns_eps.n_iter + 1), sns_eps.history, "s-", ms=2, lw=0.8,
-            alpha=0.7, label="SNS, epsilon scaling (reg = 1e-2 first)")
+plot_convergence({"Sinkhorn (log domain)": sk, "Sinkhorn–Newton–Sparse": sns,
+                  "SNS, epsilon scaling (reg = 1e-2 first)": sns_eps},
+                 ax=ax, title="Random assignment, n = 500, reg = 1/1200")
+ax.lines[1].set(marker="o", ms=3)
 ax.axvline(sns.n_sinkhorn_iter, color="gray", ls=":", lw=1)
 ax.text(sns.n_sinkhorn_iter + 5, 1e-2, "Newton phase starts", color="gray")
 ax.set_xscale("log")
-ax.set_xlabel("iteration")
-ax.set_ylabel(r"marginal error $\|P1-a\|_1 + \|P^T1-b\|_1$")
-ax.set_title("Random assignment, n = 500, reg = 1/1200")
-ax.legend()
 fig.tight_layout()
 
 # %%
@@ -94,10 +90,7 @@ rows = np.argsort(xs.sum(axis=1))
 cols = np.argsort(xt.sum(axis=1))
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
-ax1.imshow(res.plan[np.ix_(rows, cols)], cmap="magma_r", aspect="auto")
-ax1.set_title("entropic plan (points sorted along (1, 1))")
-ax1.set_xlabel("target point")
-ax1.set_ylabel("source point")
+plot_plan(res, ax=ax1, rows=rows, cols=cols, title="entropic plan (points sorted along (1, 1))")
 ax2.scatter(*xs.T, s=8, label="source")
 ax2.scatter(*xt.T, s=8, label="target")
 i, j = np.nonzero(res.plan > 0.2 * res.plan.max(axis=1, keepdims=True))
@@ -107,4 +100,10 @@ for k in range(0, len(i), 2):
 ax2.set_title("largest plan entries as lines")
 ax2.legend()
 fig.tight_layout()
+
+# %%
+# The same plan, sparse view: only the entries above 1% of the largest, the ones a
+# Sinkhorn–Newton–Sparse Hessian keeps.
+ax = plot_plan(res, rows=rows, cols=cols, threshold=0.01)
+ax.figure.tight_layout()
 plt.show()

@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt
 
 from numlearn.datasets import hock_schittkowski
 from numlearn.optimize import minimize_eq
+from numlearn.plotting import plot_convergence
 
 problem = hock_schittkowski("HS77")
 
@@ -52,12 +53,12 @@ variants = {
 results = {label: solve(**kwargs) for label, kwargs in variants.items()}
 
 fig, ax = plt.subplots(figsize=(7, 4.5))
-for label, res in results.items():
-    ax.semilogy(res.history, marker="o", ms=3, label=f"{label} ({res.n_inner} sketch steps)")
+plot_convergence({f"{label} ({res.n_inner} sketch steps)": res
+                  for label, res in results.items()},
+                 ax=ax, line_kws={"marker": "o", "ms": 3},
+                 xlabel="outer (Newton) iteration",
+                 title="HS77: sketched augmented-Lagrangian Newton")
 ax.axhline(1e-10, color="gray", lw=0.8, ls=":")
-ax.set_xlabel("outer (Newton) iteration")
-ax.set_ylabel(r"KKT residual $\|(\nabla_x L, c)\|_2$")
-ax.set_title("HS77: sketched augmented-Lagrangian Newton")
 ax.legend(fontsize=8)
 fig.tight_layout()
 

@@ -156,6 +156,7 @@ def plot_convergence(
     ax: Any = None,
     key: str = "history",
     x: str | None = None,
+    reference: float | None = None,
     logy: bool = True,
     xlabel: str | None = None,
     ylabel: str | None = None,
@@ -184,6 +185,9 @@ def plot_convergence(
         updates). By default: ``steps`` for trajectories, otherwise the iteration
         number, starting at 0 when the history includes the starting point (``cg``,
         ``sor``, ``minimize_eq``: ``n_iter + 1`` entries) and at 1 otherwise.
+    reference : float, optional
+        A value subtracted from every history (e.g. the optimal objective, to draw
+        ``objective − optimum``); entries that reach it are not drawn on a log axis.
     logy : bool, default True
         Log scale on the y axis.
     xlabel, ylabel, title : str, optional
@@ -225,10 +229,16 @@ def plot_convergence(
     """
     items, names = _labelled(results, labels, "results")
     line_kws = dict(line_kws or {})
+    if reference is not None:
+        reference = check_scalar(reference, "reference")
     ax = _new_axes(ax)
     for i, (result, label) in enumerate(zip(items, names)):
         y, mapping = _history(result, key, i)
         xs = _iterations(mapping, y, x, i)
+        if reference is not None:
+            y = y - reference
+            if logy:
+                y = np.where(y > 0, y, np.nan)
         ax.plot(xs, y, label=label, **line_kws)
     if logy:
         ax.set_yscale("log")

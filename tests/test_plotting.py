@@ -101,6 +101,13 @@ def test_convergence_of_other_fields_and_x_coordinates():
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), res.objective_history)
     assert ax.get_xlabel() == "coordinate updates"
     assert ax.get_ylabel() == "objective history"
+    best = res.objective_history.min()
+    ax = plot_convergence(res, key="objective_history", reference=best)
+    gap = ax.lines[0].get_ydata()
+    expected = res.objective_history - best
+    positive = expected > 0
+    np.testing.assert_array_equal(gap[positive], expected[positive])
+    assert np.isnan(gap[~positive]).all() and not positive.all()  # zeros: not drawn
     ax = plot_convergence(res)  # the gap
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), res.history)
     assert "gap" in ax.get_ylabel()
