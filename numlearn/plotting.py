@@ -3,10 +3,8 @@
 matplotlib is an optional dependency (``pip install "numlearn[plot]"``); it is imported
 only when a function of this module is called, so ``import numlearn.plotting`` costs
 nothing without it. Every function draws on the Axes it is given (or on a new figure)
-and returns what it drew on, so the plot can be adjusted afterwards.
+and returns what it drew on, so the plot can be adjusted afterwards:
 
-Functions
----------
 plot_convergence
     The convergence history of one or several results (``cg``'s residual norms,
     ``sinkhorn``'s marginal errors, coordinate descent's duality gaps, ``altmin``'s
