@@ -185,7 +185,8 @@ def plot_convergence(
         ``sor``, ``minimize_eq``: ``n_iter + 1`` entries) and at 1 otherwise.
     reference : float, optional
         A value subtracted from every history (e.g. the optimal objective, to draw
-        ``objective − optimum``); entries that reach it are not drawn on a log axis.
+        ``objective − optimum``). On a log axis, differences below the rounding level
+        ``eps · max(|reference|, 1)`` are drawn at that level.
     logy : bool, default True
         Log scale on the y axis.
     xlabel, ylabel, title : str, optional
@@ -236,7 +237,7 @@ def plot_convergence(
         if reference is not None:
             y = y - reference
             if logy:
-                y = np.where(y > 0, y, np.nan)
+                y = np.maximum(y, np.finfo(float).eps * max(abs(reference), 1.0))
         ax.plot(xs, y, label=label, **line_kws)
     if logy:
         ax.set_yscale("log")
