@@ -129,9 +129,17 @@ def _iterations(result: Any, y: np.ndarray, x: Any, i: int) -> np.ndarray:
     if result is not None and "steps" in result and len(result["steps"]) == len(y):
         return _to_numpy(result["steps"])
     n_iter = None if result is None else result.get("n_iter")
-    if n_iter is not None and len(y) == int(n_iter) + 1:
+    if n_iter is None or len(y) == int(n_iter):
+        return np.arange(1, len(y) + 1)
+    n_iter = int(n_iter)
+    if len(y) == n_iter + 1:
         return np.arange(len(y))  # the first entry is the starting point
-    return np.arange(1, len(y) + 1)
+    if 2 <= len(y) <= n_iter:
+        # the starting point, then a record every `check_every` iterations and one at the
+        # end (sketch_and_project): the smallest spacing consistent with the count
+        every = int(result.get("check_every") or -(-n_iter // (len(y) - 1)))
+        return np.minimum(np.arange(len(y)) * every, n_iter)
+    return np.arange(len(y))
 
 
 def _measure_label(results: list) -> str | None:
@@ -182,7 +190,9 @@ def plot_convergence(
         A field to use as the x coordinates (e.g. ``"updates_history"``, coordinate
         updates). By default: ``steps`` for trajectories, otherwise the iteration
         number, starting at 0 when the history includes the starting point (``cg``,
-        ``sor``, ``minimize_eq``: ``n_iter + 1`` entries) and at 1 otherwise.
+        ``sor``, ``minimize_eq``: ``n_iter + 1`` entries) and at 1 otherwise; a history
+        recorded every ``check_every`` iterations (``sketch_and_project``) is spread
+        over the iterations it was recorded at.
     reference : float, optional
         A value subtracted from every history (e.g. the optimal objective, to draw
         ``objective − optimum``). On a log axis, differences below the rounding level

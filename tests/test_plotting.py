@@ -20,7 +20,7 @@ from numlearn.datasets import (  # noqa: E402
     shifted_laplacian_sequence,
 )
 from numlearn.dynamics import GD, UVModel, train  # noqa: E402
-from numlearn.linalg import cg, sor  # noqa: E402
+from numlearn.linalg import cg, sketch_and_project, sor  # noqa: E402
 from numlearn.linear_model import L1, Quadratic, coordinate_descent  # noqa: E402
 from numlearn.optimize import minimize_eq  # noqa: E402
 from numlearn.ot import sinkhorn  # noqa: E402
@@ -143,6 +143,23 @@ def test_convergence_minimize_eq_altmin_train_and_arrays():
     ax = plot_convergence([1.0, 0.1, 0.01])
     np.testing.assert_array_equal(ax.lines[0].get_xdata(), [1, 2, 3])
     assert ax.get_ylabel() == ""  # a bare array says nothing about its measure
+
+
+def test_convergence_history_recorded_every_few_iterations():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((200, 20))
+    b = A @ rng.standard_normal(20)
+    res = sketch_and_project(A, b, sketch="kaczmarz", check_every=10, rtol=1e-6,
+                             random_state=0, return_history=True)
+    assert res.converged and res.n_iter > 30
+    with pytest.warns(ConvergenceWarning):  # stopped between two checks, at maxiter
+        short = sketch_and_project(A, b, sketch="kaczmarz", check_every=10, maxiter=95,
+                                   rtol=1e-12, random_state=0, return_history=True)
+    ax = plot_convergence(res, short)
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), np.arange(0, res.n_iter + 1, 10))
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), res.history)
+    np.testing.assert_array_equal(ax.lines[1].get_xdata(), np.r_[np.arange(0, 91, 10), 95])
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), short.history)
 
 
 def test_convergence_errors(poisson):
