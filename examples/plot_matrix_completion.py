@@ -31,11 +31,15 @@ values = image[rows, cols] + noise * rng.standard_normal(rows.shape[0])
 observations = (rows, cols, values, (m, n))
 
 # %%
-# Each solver starts from the same SVD initialization; we record the training RMSE.
+# Each solver starts from the same SVD initialization; we record the training RMSE. The
+# training RMSE reaches the noise level within a few iterations; ``tol=1e-4`` stops once
+# it improves by less than 0.01% per iteration (running on to ``tol=1e-5`` takes four
+# times as many iterations and only fits the noise: the error on all pixels grows
+# slightly).
 results = {}
 for solver in ("cholesky", "cg", "sketch"):
     results[solver] = altmin(observations, rank, reg=1e-3, solver=solver, max_iter=200,
-                             tol=1e-5, random_state=0, return_history=True)
+                             tol=1e-4, random_state=0, return_history=True)
     completed = results[solver].U @ results[solver].V.T
     error = np.linalg.norm(completed - image) / np.linalg.norm(image)
     print(f"{solver:9s} {results[solver].n_iter:3d} iterations, training RMSE "
