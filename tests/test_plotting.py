@@ -1,5 +1,6 @@
 """numlearn.plotting: what each helper draws (Agg backend), and its errors."""
 
+import subprocess
 import sys
 import warnings
 
@@ -176,6 +177,13 @@ def test_convergence_errors(poisson):
         plot_convergence(hist, x="updates_history")
     with pytest.raises(TypeError, match="did you mean .*'labels'"):
         plot_convergence(hist, lables=["cg"])
+
+
+def test_import_does_not_load_matplotlib():
+    code = "import sys, numlearn.plotting; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_matplotlib_missing_names_the_extra(monkeypatch, poisson):
