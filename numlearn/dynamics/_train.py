@@ -312,7 +312,7 @@ def train(
     divergence_threshold = check_scalar(divergence_threshold, "divergence_threshold", low=1.0)
     callback = check_callable(callback, "callback", allow_none=True)
     rng = check_random_state(random_state)
-    progress = Progress("train", verbose, measure="loss")
+    progress = Progress("train", verbose, measure="loss", max_iter=n_steps)
     if hasattr(optimizer, "start"):
         optimizer.start(model, w, rng)
 
