@@ -11,7 +11,8 @@ Where numlearn uses threads
 * **BLAS** (NumPy/SciPy matrix products and factorizations, limited through
   threadpoolctl): dense products in :func:`numlearn.optimize.minimize_eq`,
   :func:`numlearn.ot.sinkhorn` on dense cost matrices, :func:`numlearn.linalg.lanczos_eigsh`,
-  :func:`numlearn.linalg.sketch_and_project` and the dense paths of the estimators.
+  :func:`numlearn.linalg.sketch_and_project` and the dense paths of the estimators
+  (multithreaded BLAS may sum in another order: the last digits can change).
 * **Single-threaded by design**: the CG, SOR/SSOR and coordinate-descent Numba kernels
   (memory-bound; a parallel region cost a scheduler tick per call on a loaded machine).
 
