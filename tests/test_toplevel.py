@@ -66,6 +66,12 @@ def test_unknown_attribute():
         exec("from numlearn import not_a_solver", {})
 
 
+def _fresh_python(code: str) -> str:
+    """Standard output of ``code`` run by a fresh interpreter."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def test_import_is_lazy():
     code = (
         "import sys, numlearn\n"
@@ -73,9 +79,7 @@ def test_import_is_lazy():
         "('numba', 'sklearn', 'scipy') or m.startswith('numlearn.')]\n"
         "print(heavy)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    assert out.strip() == "[]"
+    assert _fresh_python(code) == "[]"
 
 
 def test_first_use_loads_only_its_family():
@@ -85,8 +89,6 @@ def test_first_use_loads_only_its_family():
         "print(sorted({m.split('.')[1] for m in sys.modules "
         "if m.startswith('numlearn.') and not m.split('.')[1].startswith('_')}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    loaded = set(eval(out))
+    loaded = set(eval(_fresh_python(code)))
     assert "ot" in loaded
     assert not loaded & {"completion", "dynamics", "linear_model", "optimize", "tuning"}
