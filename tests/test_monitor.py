@@ -123,3 +123,17 @@ def test_matches_the_ot_monitor_it_generalizes():
             if a is not None:
                 break
         assert old.n_iter == new.n_iter and old.history == new.history
+
+
+def test_convergence_warning_skips_the_keyword_wrapper():
+    # @suggest_keywords adds a frame between the user and the solver: the warning must
+    # still point at the user's line, not at numlearn/_validation.py
+    from numlearn.datasets import poisson_2d
+    from numlearn.dynamics import GD, LinearRegression, train
+    from numlearn.linalg import cg
+
+    A = poisson_2d(6)
+    with pytest.warns(ConvergenceWarning) as record:
+        cg(A, np.ones(A.shape[0]), maxiter=2)
+        train(LinearRegression(np.eye(2), np.ones(2)), np.zeros(2), GD(5.0), 50)
+    assert [w.filename for w in record] == [__file__, __file__]
