@@ -5,7 +5,7 @@ seconds; ``verbose=2`` prints a line every iteration. Every solver reports throu
 :class:`Progress`, so the output looks the same everywhere.
 
 With ``verbose=1`` the report is a tqdm progress bar with an ETA when tqdm is installed,
-the bar's stream (stderr) is a terminal and the solver told :class:`Progress` its
+the bar's stream (stderr) is a terminal (or a Jupyter notebook) and the solver told :class:`Progress` its
 iteration budget (``max_iter``); otherwise it is the ``solver: iter N ...`` lines. A bar is
 never drawn in a non-interactive log unless asked for, with ``bar=True`` or the
 environment variable ``NUMLEARN_PROGRESS_BAR=1`` (``0`` turns bars off everywhere).
@@ -35,6 +35,9 @@ def _tqdm():
 
 
 def _isatty(stream: Any) -> bool:
+    """A terminal, or a Jupyter kernel's output stream (interactive, though not a TTY)."""
+    if type(stream).__module__.startswith("ipykernel"):
+        return True
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):

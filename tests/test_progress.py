@@ -127,3 +127,11 @@ def test_cg_last_line_once(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(set(lines)) >= res.n_iter
     assert lines[-1].startswith(f"cg: iter {res.n_iter} ")
+
+
+def test_a_jupyter_stream_counts_as_interactive():
+    from numlearn._progress import _isatty
+
+    kernel_stream = type("OutStream", (io.StringIO,), {"__module__": "ipykernel.iostream"})
+    assert _isatty(kernel_stream()) and _isatty(_Tty()) and not _isatty(io.StringIO())
+    assert not _isatty(object())
