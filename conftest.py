@@ -36,3 +36,29 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_gpu)
         if "cudasim" in item.keywords and not cuda_ok:
             item.add_marker(skip_cuda)
+
+
+def _namespaces():
+    """(id, namespace) pairs of the array libraries the ``xp`` fixture runs over."""
+    import numpy
+
+    out = [pytest.param(numpy, id="numpy")]
+    try:
+        import array_api_strict
+
+        out.append(pytest.param(array_api_strict, id="array_api_strict"))
+    except ImportError:
+        out.append(pytest.param(None, id="array_api_strict",
+                                marks=pytest.mark.skip(reason="array_api_strict missing")))
+    out.append(pytest.param("cupy", id="cupy", marks=pytest.mark.gpu))
+    return out
+
+
+@pytest.fixture(params=_namespaces())
+def xp(request):
+    """An array namespace to run a test in: NumPy, ``array_api_strict`` and CuPy (marked
+    ``gpu``: skipped unless CuPy sees a GPU). Build inputs with ``xp.asarray(...)``; the
+    twin ``test_X_array_api.py`` / ``test_X_cuda.py`` files become parametrizations."""
+    if request.param == "cupy":
+        return pytest.importorskip("cupy")
+    return request.param

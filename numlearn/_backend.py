@@ -17,6 +17,8 @@ import scipy.sparse as sp
 
 __all__ = [
     "get_namespace",
+    "non_numpy_namespace",
+    "pick_ops",
     "is_numpy_namespace",
     "is_cupy_array",
     "is_cupy_sparse",
@@ -58,6 +60,63 @@ def get_namespace(*arrays: Any):
         return array_api_compat.array_namespace(*dense)
     except TypeError as exc:
         raise TypeError(f"inputs must come from a single array library: {exc}") from exc
+
+
+def non_numpy_namespace(*arrays: Any):
+    """The array namespace of the inputs when it is not NumPy's, else None.
+
+    None for NumPy arrays, SciPy sparse matrices, LinearOperators, lists, scalars and
+    ``None`` (the NumPy path); CuPy's namespace for CuPy arrays and ``cupyx.scipy.sparse``
+    matrices; the library's own (array-api-compat) namespace for other array-API arrays
+    (``array_api_strict``). Mixing array libraries raises ``TypeError``. This is the one
+    question every public function asks to pick its path.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from numlearn._backend import non_numpy_namespace
+    >>> non_numpy_namespace(np.ones(3), sp.eye(3), None, [1.0]) is None
+    True
+    >>> import array_api_strict as xps
+    >>> non_numpy_namespace(xps.ones(3), None) is not None
+    True
+    """
+    if all(a is None or isinstance(a, np.ndarray) or sp.issparse(a) for a in arrays):
+        return None  # the common case, decided without array-api-compat
+    xp = get_namespace(*arrays)
+    return None if is_numpy_namespace(xp) else xp
+
+
+def pick_ops(xp, *, numpy: Any, array_api: Any, cuda: Any = None) -> Any:
+    """A family's ops for the namespace ``xp`` (as :func:`non_numpy_namespace` returns).
+
+    ``numpy`` when ``xp`` is None (NumPy / SciPy inputs), ``cuda`` for CuPy when the
+    family has a Numba-CUDA implementation and :func:`numba_cuda_available` says its
+    kernels can run, ``array_api`` otherwise (generic code against ``xp``). The arguments
+    are whatever the family chooses between (``Ops`` classes, instances, factories).
+
+    Examples
+    --------
+    >>> import array_api_strict as xps
+    >>> from numlearn._backend import non_numpy_namespace, pick_ops
+    >>> pick_ops(None, numpy="numba", array_api="generic", cuda="cuda")
+    'numba'
+    >>> pick_ops(non_numpy_namespace(xps.ones(2)), numpy="numba", array_api="generic",
+    ...          cuda="cuda")
+    'generic'
+    """
+    if xp is None:
+        return numpy
+    if cuda is not None and _is_cupy_namespace(xp) and numba_cuda_available():
+        return cuda
+    return array_api
+
+
+def _is_cupy_namespace(xp) -> bool:
+    import array_api_compat
+
+    return array_api_compat.is_cupy_namespace(xp)
 
 
 def _is_linear_operator(a: Any) -> bool:

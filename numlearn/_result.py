@@ -124,11 +124,15 @@ def warn_if_not_converged(result: SolverResult, solver: str, *, stacklevel: int 
     """Emit a :class:`~sklearn.exceptions.ConvergenceWarning` unless ``result`` converged.
 
     A solver stopped by its callback is not warned about: the user asked for it.
+    ``stacklevel`` counts as in :func:`warnings.warn`, not counting the frames of
+    :func:`~numlearn._validation.suggest_keywords` wrappers.
     """
     if result.converged or result.status is Status.CALLBACK_STOP:
         return
+    from numlearn._validation import user_stacklevel
+
     warnings.warn(
         f"{solver} did not converge after {result.n_iter} iterations: {result.message}",
         ConvergenceWarning,
-        stacklevel=stacklevel,
+        stacklevel=user_stacklevel(stacklevel),  # past @suggest_keywords wrappers
     )

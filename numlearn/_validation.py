@@ -253,6 +253,30 @@ def suggest_keywords(func: Callable) -> Callable:
     return wrapper
 
 
+def _wrapper_code():
+    """The code object shared by every :func:`suggest_keywords` wrapper."""
+    return suggest_keywords(lambda: None).__code__
+
+
+_SUGGEST_WRAPPER_CODE = _wrapper_code()
+
+
+def user_stacklevel(stacklevel: int, *, depth: int = 1) -> int:
+    """``stacklevel`` for ``warnings.warn`` in the function ``depth`` frames above this
+    call, plus one for every :func:`suggest_keywords` wrapper frame on the way, so that the
+    warning still points at the user's line."""
+    import sys
+
+    frame = sys._getframe(depth)
+    level, target = 1, stacklevel
+    while level < target and frame.f_back is not None:
+        frame = frame.f_back
+        level += 1
+        if frame.f_code is _SUGGEST_WRAPPER_CODE:
+            target += 1
+    return target
+
+
 def check_callable(value: Any, name: str, *, allow_none: bool = False) -> Callable | None:
     """Check that ``value`` is callable (or None when allowed)."""
     if value is None and allow_none:

@@ -291,7 +291,7 @@ def test_sns_options_reach_newton(clouds):
         (dict(init=(np.zeros(3), np.zeros(2))), ValueError, "init\\[1\\] must be a vector"),
         (dict(callback=3), TypeError, "callback must be callable"),
         (dict(verbose=5), ValueError, "verbose must be <= 2"),
-        (dict(n_sinkhorn=5), TypeError, "unexpected keyword arguments"),
+        (dict(n_sinkhorn=5), TypeError, "unexpected keyword argument"),
         (dict(method="sns", threshold=2.0), ValueError, "threshold must be <= 1"),
         (dict(method="sns", density=0.0), ValueError, "density must be > 0"),
         (dict(method="sns", cg_rtol=0.0), ValueError, "cg_rtol must be > 0"),

@@ -32,7 +32,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from numlearn._backend import device_of, get_namespace, is_cupy_array, is_numpy_namespace, to_numpy
+from numlearn._backend import (
+    device_of,
+    get_namespace,
+    is_cupy_array,
+    is_cupy_sparse,
+    is_numpy_namespace,
+    to_numpy,
+)
 from numlearn.completion._observations import check_entries, check_shape, check_unique
 
 __all__ = [
@@ -57,15 +64,11 @@ class ArrayObservations(NamedTuple):
     device: Any
 
 
-def _is_cupy_sparse(M: Any) -> bool:
-    return hasattr(M, "tocoo") and is_cupy_array(getattr(M, "data", None))
-
-
 def check_observations_array_api(M_obs: Any, name: str = "M_obs") -> ArrayObservations | None:
     """The observations as arrays of their own (non-NumPy) namespace, validated as
     :func:`numlearn.completion._observations.check_observations` does (same messages);
     ``None`` when ``M_obs`` is not made of non-NumPy arrays (the NumPy path takes it)."""
-    if _is_cupy_sparse(M_obs):
+    if is_cupy_sparse(M_obs):
         coo = M_obs.tocoo()
         triple, shape = (coo.row, coo.col, coo.data), coo.shape
     elif isinstance(M_obs, tuple) and len(M_obs) == 4:
@@ -333,21 +336,10 @@ def predict_entries_array_api(U, V, rows, cols, xp):
 
 
 
-def array_namespace_of(X: Any):
-    """The namespace of ``X`` when it is a non-NumPy array (or a ``cupyx.scipy.sparse``
-    matrix: CuPy's); ``None`` for NumPy arrays, SciPy sparse matrices, lists, ..."""
-    if _is_cupy_sparse(X):
-        return get_namespace(X.data)
-    if not hasattr(X, "__array_namespace__"):
-        return None
-    xp = get_namespace(X)
-    return None if is_numpy_namespace(xp) else xp
-
-
 def observed_entries_array_api(X: Any, xp, min_samples: int = 1, min_features: int = 1):
     """``(rows, cols, values, shape)`` of a dense array with NaN for missing entries (or a
     ``cupyx.scipy.sparse`` matrix: its stored entries), in ``xp``; the estimator's checks."""
-    if _is_cupy_sparse(X):
+    if is_cupy_sparse(X):
         coo = X.tocoo(copy=True)
         coo.sum_duplicates()
         rows, cols, values, shape = coo.row, coo.col, coo.data, tuple(coo.shape)

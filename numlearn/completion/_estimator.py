@@ -10,11 +10,10 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from numlearn._backend import device_of, is_cupy_array, to_numpy
+from numlearn._backend import device_of, is_cupy_array, non_numpy_namespace, to_numpy
 from numlearn.completion._altmin_kernels import solve_rows_cholesky
 from numlearn.completion._array_api import (
     ArrayObservations,
-    array_namespace_of,
     make_engine,
     observed_entries_array_api,
 )
@@ -128,7 +127,7 @@ class AltMinCompletion(TransformerMixin, BaseEstimator):
         return tags
 
     def _fit(self, X: Any, init: Any) -> AltMinCompletion:
-        xp = array_namespace_of(X)
+        xp = non_numpy_namespace(X)
         if xp is None:
             rows, cols, values, shape = _observed_entries(X, min_samples=2, min_features=2)
         else:
@@ -189,7 +188,7 @@ class AltMinCompletion(TransformerMixin, BaseEstimator):
         obs = ArrayObservations(xp.astype(rows, xp.int64), xp.astype(cols, xp.int64), values,
                                 shape, xp, device)
         V = self.V_
-        if array_namespace_of(V) is not xp:  # fitted on another library: through the host
+        if non_numpy_namespace(V) is not xp:  # fitted on another library: through the host
             V = xp.asarray(np.asarray(to_numpy(V), dtype=np.float64), device=device)
         V = xp.astype(V, values.dtype)
         reg = self.reg if self.reg > 0 else \
@@ -215,7 +214,7 @@ class AltMinCompletion(TransformerMixin, BaseEstimator):
         device (the row factors are refitted there by the engine of
         :func:`~numlearn.completion.altmin`)."""
         check_is_fitted(self, "V_")
-        xp = array_namespace_of(X)
+        xp = non_numpy_namespace(X)
         if xp is not None:
             return self._transform_array_api(X, xp)
         rows, cols, values, shape = _observed_entries(X)

@@ -13,22 +13,22 @@ from typing import Any
 import numpy as np
 from scipy.special import expit as _np_expit
 
-from numlearn._backend import device_of, get_namespace, is_numpy_namespace, to_numpy
+from numlearn._backend import device_of, non_numpy_namespace, to_numpy
 
 __all__ = ["namespace_of", "is_np", "as_float", "take", "concat", "flat", "copy", "norm",
            "expit", "softplus_neg", "all_finite", "host", "reshape"]
 
 
 def namespace_of(*arrays: Any):
-    """``(xp, device)`` of ``arrays``: ``(np, None)`` for NumPy data, lists and scalars."""
-    dense = [a for a in arrays if hasattr(a, "__array_namespace__")
-             and not isinstance(a, np.ndarray)]
-    if not dense:
+    """``(xp, device)`` of ``arrays``: ``(np, None)`` for NumPy data, lists and scalars
+    (:func:`numlearn._backend.non_numpy_namespace` decides; mixing libraries raises
+    ``TypeError``)."""
+    xp = non_numpy_namespace(*arrays)
+    if xp is None:
         return np, None
-    xp = get_namespace(*arrays)  # TypeError when array libraries are mixed
-    if is_numpy_namespace(xp):
-        return np, None
-    return xp, device_of(dense[0])
+    first = next(a for a in arrays if hasattr(a, "__array_namespace__")
+                 and not isinstance(a, np.ndarray))
+    return xp, device_of(first)
 
 
 def is_np(xp) -> bool:

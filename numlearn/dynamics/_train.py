@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from numlearn._progress import Progress
-from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
+from numlearn._monitor import Monitor
+from numlearn._result import SolverResult, Status
 from numlearn._validation import check_callable, check_random_state, check_scalar
 from numlearn._validation import suggest_keywords
 from numlearn.dynamics import _namespace as nsp
@@ -312,7 +312,8 @@ def train(
     divergence_threshold = check_scalar(divergence_threshold, "divergence_threshold", low=1.0)
     callback = check_callable(callback, "callback", allow_none=True)
     rng = check_random_state(random_state)
-    progress = Progress("train", verbose, measure="loss")
+    mon = Monitor("train", verbose=verbose, callback=callback, measure="loss",
+                  max_iter=n_steps)
     if hasattr(optimizer, "start"):
         optimizer.start(model, w, rng)
 
@@ -362,7 +363,7 @@ def train(
             values["step_size"] = step_size
         for name, value in values.items():
             records[name].append(value)
-        progress.update(t, loss, final=bad or t == n_steps)
+        mon.report(t, loss, final=bad or t == n_steps)
         return bad
 
     status = Status.SUCCESS
@@ -379,9 +380,7 @@ def train(
                 info = SolverResult(step=t, w=nsp.copy(xp, w),
                                     **{k: records[k][-1] for k in _TRACKABLE if k in track
                                        or k == "loss"})
-                try:
-                    callback(info)
-                except StopIteration:
+                if mon.notify(info):
                     status = Status.CALLBACK_STOP
                     break
         if t == n_steps:
@@ -398,8 +397,8 @@ def train(
             status, divergence_step = Status.DIVERGED, t
             break
 
-    traj = Trajectory(make_result(
-        status=status,
+    return Trajectory(mon.result(
+        status,
         n_iter=t,
         steps=np.asarray(steps, dtype=np.int64),
         **{name: np.asarray(records[name], dtype=np.float64) for name in _TRACKABLE},
@@ -410,5 +409,3 @@ def train(
         diverged=status is Status.DIVERGED,
         divergence_step=divergence_step,
     ))
-    warn_if_not_converged(traj, "train")
-    return traj

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from numlearn._backend import get_namespace, is_cupy_sparse, is_numpy_namespace
+from numlearn._backend import non_numpy_namespace
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, warn_if_not_converged
 from numlearn._validation import (
@@ -91,16 +91,6 @@ def _check_common(A, b, x0, omega, rtol, atol):
     rtol = check_scalar(rtol, "rtol", low=0.0)
     atol = check_scalar(atol, "atol", low=0.0)
     return A, b, x, omega, rtol, atol
-
-
-def _other_namespace(*arrays):
-    """The array namespace of the inputs when it is not NumPy's (None for NumPy / SciPy)."""
-    if all(a is None or isinstance(a, np.ndarray) or sp.issparse(a) for a in arrays):
-        return None  # the common case, decided without array-api-compat
-    xp = get_namespace(*(a for a in arrays if a is not None))
-    if is_numpy_namespace(xp) and not any(is_cupy_sparse(a) for a in arrays):
-        return None
-    return xp
 
 
 @suggest_keywords
@@ -272,7 +262,7 @@ def sor(
     >>> bool(np.allclose(np.asarray(res_rb.x), res.x, rtol=1e-6))
     True
     """
-    xp = _other_namespace(A, b, x0)
+    xp = non_numpy_namespace(A, b, x0)
     if xp is not None:  # CuPy (CUDA kernels), array_api_strict, ...: multicolor sweeps
         from numlearn.linalg._sor_array_api import solve_sor
 
@@ -466,7 +456,7 @@ def ssor_cg(
     >>> res.converged, res.n_iter
     (True, 22)
     """
-    xp = _other_namespace(A, b, x0)
+    xp = non_numpy_namespace(A, b, x0)
     if xp is not None:  # CuPy (CUDA kernels), array_api_strict, ...: multicolor SSOR
         from numlearn.linalg._sor_array_api import solve_ssor_cg
 
@@ -565,7 +555,7 @@ def optimal_omega(
     >>> bool(abs(w - 2 / (1 + np.sin(np.pi / 11))) < 1e-8)
     True
     """
-    if _other_namespace(A) is not None:  # CuPy, array_api_strict, ...: ω* on the host
+    if non_numpy_namespace(A) is not None:  # CuPy, array_api_strict, ...: ω* on the host
         from numlearn.linalg._sor_array_api import host_csr
 
         A = host_csr(A)

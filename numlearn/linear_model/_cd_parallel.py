@@ -101,6 +101,7 @@ from numlearn._backend import (
     device_of,
     get_namespace,
     is_cupy_array,
+    is_cupy_sparse,
     is_numpy_namespace,
     numba_cuda_available,
     to_numpy,
@@ -131,15 +132,11 @@ _TPB = 128  # threads per block of the CUDA step kernel (a power of two, <= 128)
 # --------------------------------------------------------------------------------------
 # which inputs take this path
 # --------------------------------------------------------------------------------------
-def _is_cupyx_sparse(a) -> bool:
-    return type(a).__module__.startswith("cupyx.scipy.sparse")
-
-
 def _is_sparse(a) -> bool:
     """A ``cupyx.scipy.sparse`` matrix, or a SciPy one (only reached by direct calls of
     :func:`solve_parallel` with a NumPy-compatible ``xp``: the tests of the sparse code on
     the CPU; :func:`coordinate_descent` keeps SciPy inputs on the sequential engine)."""
-    return _is_cupyx_sparse(a) or sp.issparse(a)
+    return is_cupy_sparse(a) or sp.issparse(a)
 
 
 def parallel_namespace(*arrays):
@@ -152,7 +149,7 @@ def parallel_namespace(*arrays):
     for a in arrays:
         if a is None or isinstance(a, (np.ndarray, list, tuple)) or sp.issparse(a):
             continue
-        if _is_cupyx_sparse(a):
+        if is_cupy_sparse(a):
             return get_namespace(a.data)
         if hasattr(a, "__array_namespace__"):
             xp = get_namespace(a)

@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from numlearn._backend import device_of, to_numpy
+from numlearn._backend import device_of, is_cupy_sparse, to_numpy
 from numlearn._validation import check_array, check_option, check_random_state, check_scalar
 from numlearn.linear_model._cd_parallel import _check_data as _check_data_xp
 from numlearn.linear_model._cd_parallel import _Design, parallel_namespace, solve_parallel
@@ -587,7 +587,7 @@ def _enet_path_array_api(X, y, xp, l1_ratio, eps, n_alphas, alphas, params):
 
 
 def _device(X):
-    return device_of(X.data if type(X).__module__.startswith("cupyx") else X)
+    return device_of(X)  # device_of reads a cupyx sparse matrix's data
 
 
 def _in_namespace(a, xp, like):
@@ -598,7 +598,7 @@ def _in_namespace(a, xp, like):
 
 
 def _check_predict_xp(est, X, xp):
-    if type(X).__module__.startswith("cupyx"):
+    if is_cupy_sparse(X):
         if len(X.shape) != 2:
             raise ValueError(f"X must be 2-dimensional, got shape {X.shape}.")
     else:

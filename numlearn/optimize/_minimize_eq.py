@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from numlearn._backend import get_namespace, is_numpy_namespace
+from numlearn._backend import non_numpy_namespace
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, warn_if_not_converged
 from numlearn._validation import check_vector
@@ -242,13 +242,8 @@ def minimize_eq(
 
 def _namespace(x0, lambda0):
     """The array namespace of ``x0`` (and ``lambda0``) if it is not NumPy, else None."""
-    arrays = [a for a in (x0, lambda0) if hasattr(a, "__array_namespace__")]
-    if not arrays or all(isinstance(a, np.ndarray) for a in arrays):
-        return None
-    xp = get_namespace(*arrays)  # TypeError when they mix array libraries
-    if is_numpy_namespace(xp):
-        return None
-    if not hasattr(x0, "__array_namespace__"):
+    xp = non_numpy_namespace(x0, lambda0)  # TypeError when they mix array libraries
+    if xp is not None and not hasattr(x0, "__array_namespace__"):
         raise TypeError("x0 must be an array of the namespace of lambda0, got "
                         f"{type(x0).__name__}.")
     return xp

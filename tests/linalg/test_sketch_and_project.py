@@ -275,7 +275,9 @@ def test_verbose_reports_checks(underdetermined, capsys):
     A, b, _ = underdetermined
     res = sketch_and_project(A, b, sketch="uniform", rtol=1e-3, verbose=2, random_state=0)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(range(0, res.n_iter, 30)) + 1  # every check, and the end
+    # every check (each 30 iterations), and the end once (not again when it was a check)
+    assert len(lines) == len(range(30, res.n_iter + 1, 30)) + (res.n_iter % 30 != 0)
+    assert lines[-1].startswith(f"sketch_and_project: iter {res.n_iter} ")
     assert all(line.startswith("sketch_and_project: iter ") for line in lines)
     sketch_and_project(A, b, sketch="uniform", rtol=1e-3, random_state=0)
     assert capsys.readouterr().out == ""
