@@ -14,7 +14,8 @@ Models
     :class:`TwoLayerReLU`.
 Optimizers
     :class:`GD`, :class:`SGD`, :class:`NormalizedGD`, :class:`ScaledGD`,
-    :class:`SafeStepGD`, :class:`PerpGrad`.
+    :class:`SafeStepGD`, :class:`PerpGrad`, :class:`Momentum`, :class:`Adam`; learning-rate
+    schedules :class:`ConstantLR`, :class:`WarmupCosine` (any callable of the step count).
 Training
     :func:`train` returns a :class:`Trajectory`; detectors :func:`detect_divergence`,
     :func:`detect_catapult`, :func:`detect_edge_of_stability`.
@@ -40,12 +41,15 @@ from numlearn.dynamics._models import (
 from numlearn.dynamics._optimizers import (
     GD,
     SGD,
+    Adam,
+    Momentum,
     NormalizedGD,
     Optimizer,
     PerpGrad,
     SafeStepGD,
     ScaledGD,
 )
+from numlearn.dynamics._schedules import ConstantLR, Schedule, WarmupCosine
 from numlearn.dynamics._tools import (
     hessian_trace,
     ntk_eigenvalue,
@@ -84,6 +88,11 @@ __all__ = [
     "ScaledGD",
     "SafeStepGD",
     "PerpGrad",
+    "Momentum",
+    "Adam",
+    "Schedule",
+    "ConstantLR",
+    "WarmupCosine",
     "train",
     "Trajectory",
     "Catapult",

@@ -404,7 +404,7 @@ def train(
         steps=np.asarray(steps, dtype=np.int64),
         **{name: np.asarray(records[name], dtype=np.float64) for name in _TRACKABLE},
         w=w,
-        lr=getattr(optimizer, "lr", None),
+        lr=None if callable(getattr(optimizer, "lr", None)) else getattr(optimizer, "lr", None),
         n_hvp=state["n_hvp"],
         hvps_per_record=np.asarray(hvps, dtype=np.int64),
         diverged=status is Status.DIVERGED,
