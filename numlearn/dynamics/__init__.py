@@ -20,7 +20,7 @@ Training
     :func:`train` returns a :class:`Trajectory`; detectors :func:`detect_divergence`,
     :func:`detect_catapult`, :func:`detect_edge_of_stability`.
 Tools
-    :func:`sharpness`, :func:`hessian_trace`, :func:`ntk_eigenvalue`,
+    :func:`sharpness`, :func:`hessian_density`, :func:`gradient_overlap`, :func:`hessian_trace`, :func:`ntk_eigenvalue`,
     :func:`sgd_linear_stability`, :func:`softmax_radius`, :func:`stablemax`,
     :func:`softmax_collapse_fraction`.
 """
@@ -50,6 +50,7 @@ from numlearn.dynamics._optimizers import (
     ScaledGD,
 )
 from numlearn.dynamics._schedules import ConstantLR, Schedule, WarmupCosine
+from numlearn.dynamics._spectrum import gradient_overlap, hessian_density
 from numlearn.dynamics._tools import (
     hessian_trace,
     ntk_eigenvalue,
@@ -101,6 +102,8 @@ __all__ = [
     "detect_catapult",
     "detect_edge_of_stability",
     "sharpness",
+    "hessian_density",
+    "gradient_overlap",
     "hessian_trace",
     "ntk_eigenvalue",
     "sgd_linear_stability",
