@@ -1041,10 +1041,16 @@ class LogisticRegression(Model):
 
 
 class SoftmaxRegression(Model):
-    """Multinomial logistic regression: mean cross-entropy of ``softmax(X W)``.
+    """Multinomial logistic regression: mean cross-entropy of ``softmax(X W)`` (or of
+    ``stablemax(X W)``).
 
     Parameters are ``W.ravel()`` with ``W`` of shape ``(n_features, n_classes)``; the
-    outputs are the logits ``X W``.
+    outputs are the logits ``X W``. With ``loss="stablemax"`` the probabilities are
+    :func:`~numlearn.dynamics.stablemax` of the logits (``s(z) = z + 1`` for ``z >= 0``,
+    ``1/(1 - z)`` otherwise, normalized), the StableMax cross-entropy of Prieto et al.,
+    which grows only linearly in the logits and so does not collapse to an exact one-hot
+    (softmax collapse) as the logits scale up; its gradient and Hessian-vector product
+    are exact too.
 
     Parameters
     ----------
@@ -1053,6 +1059,13 @@ class SoftmaxRegression(Model):
         Class labels in ``0, ..., n_classes - 1``.
     n_classes : int, optional
         Defaults to ``max(y) + 1``.
+    loss : {"softmax", "stablemax"}, default="softmax"
+        Cross-entropy of the softmax or of the StableMax probabilities.
+
+    References
+    ----------
+    .. [1] L. Prieto, M. Barsbey, P. A. M. Mediano and T. Birdal, "Grokking at the edge
+       of numerical stability", ICLR 2025 (StableMax).
 
     Examples
     --------
@@ -1063,7 +1076,10 @@ class SoftmaxRegression(Model):
     True
     """
 
-    def __init__(self, X: Any, y: Any, n_classes: int | None = None):
+    def __init__(self, X: Any, y: Any, n_classes: int | None = None, loss: str = "softmax"):
+        if loss not in ("softmax", "stablemax"):
+            raise ValueError(f"loss must be 'softmax' or 'stablemax', got {loss!r}.")
+        self.loss_name = loss
         xp, _ = self._set_namespace(X, y)
         X = self._float(check_array(X, "X", ndim=2, xp=None if xp is np else xp))
         y = np.asarray(nsp.host(y))
@@ -1103,23 +1119,51 @@ class SoftmaxRegression(Model):
         E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
         return E / xp.sum(E, axis=1, keepdims=True)
 
+    def _stable(self, Z):
+        """StableMax's ``s``, ``s'``, ``s''`` of the logits and the row sums of ``s``."""
+        xp = self._xp
+        neg = 1.0 / (1.0 - xp.minimum(Z, xp.zeros_like(Z)))  # 1/(1 - z) where z < 0
+        pos = Z >= 0
+        S0 = xp.where(pos, Z + 1.0, neg)
+        S1 = xp.where(pos, xp.ones_like(Z), neg * neg)
+        S2 = xp.where(pos, xp.zeros_like(Z), 2.0 * neg * neg * neg)
+        return S0, S1, S2, xp.sum(S0, axis=1, keepdims=True)
+
     def _loss(self, w, idx):
         xp = self._xp
         X, y, Y = self._rows(idx)
         Z = X @ self._W(w)
+        if self.loss_name == "stablemax":
+            S0, _, _, total = self._stable(Z)
+            return float(xp.mean(xp.log(total[:, 0]) - xp.log(xp.sum(S0 * Y, axis=1))))
         zmax = xp.max(Z, axis=1)
         lse = zmax + xp.log(xp.sum(xp.exp(Z - zmax[:, None]), axis=1))
         if xp is np:
             return float(np.mean(lse - Z[np.arange(len(y)), y]))
         return float(xp.mean(lse - xp.sum(Z * Y, axis=1)))
 
+    def _logit_grad(self, Z, Y):
+        """``∂ loss_i / ∂ z_i`` for every sample (rows)."""
+        if self.loss_name == "stablemax":
+            S0, S1, _, total = self._stable(Z)
+            return S1 / total - Y * (S1 / S0)
+        return self._softmax(Z) - Y
+
     def _grad(self, w, idx):
         X, _, Y = self._rows(idx)
-        P = self._softmax(X @ self._W(w))
-        return nsp.flat(self._xp, X.T @ (P - Y)) / X.shape[0]
+        G = self._logit_grad(X @ self._W(w), Y)
+        return nsp.flat(self._xp, X.T @ G) / X.shape[0]
 
     def _hvp(self, w, v, idx):
-        X, _, _ = self._rows(idx)
+        X, _, Y = self._rows(idx)
+        if self.loss_name == "stablemax":
+            xp = self._xp
+            S0, S1, S2, total = self._stable(X @ self._W(w))
+            dZ = X @ self._W(v)
+            dG = (S2 * dZ / total
+                  - S1 * xp.sum(S1 * dZ, axis=1, keepdims=True) / (total * total)
+                  - Y * ((S2 * S0 - S1 * S1) / (S0 * S0)) * dZ)
+            return nsp.flat(xp, X.T @ dG) / X.shape[0]
         P = self._softmax(X @ self._W(w))
         dZ = X @ self._W(v)
         dP = P * (dZ - self._xp.sum(P * dZ, axis=1, keepdims=True))
@@ -1137,6 +1181,5 @@ class SoftmaxRegression(Model):
         return X @ self._W(w)
 
     def _per_sample_grads(self, w):
-        P = self._softmax(self.X @ self._W(w))
-        G = self.X[:, :, None] * (P - self._Y)[:, None, :]
+        G = self.X[:, :, None] * self._logit_grad(self.X @ self._W(w), self._Y)[:, None, :]
         return nsp.reshape(self._xp, G, (self.n_samples, -1))
