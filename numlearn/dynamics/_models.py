@@ -208,6 +208,29 @@ class Model:
         return xp.stack([self._hvp(w, eye[j, :], batch) for j in range(self.n_params)],
                         axis=1)
 
+    def evaluate(self, w: Any, X: Any, y: Any) -> tuple[float, float]:
+        """Loss and accuracy of ``w`` on held-out data ``(X, y)`` (the training loss's
+        definition on new samples; accuracy is NaN for regression models).
+
+        Used by :func:`~numlearn.dynamics.train`'s ``eval_data``.
+        """
+        w = self._check_w(w)
+        outputs = self._predict(w, X)
+        y = self._eval_targets(y, outputs.shape[0])
+        return self._eval_loss(outputs, y), self._eval_accuracy(outputs, y)
+
+    def _eval_targets(self, y, n):
+        y = check_array(nsp.host(y), "y")
+        if y.shape != (n,):
+            raise ValueError(f"y must have shape ({n},) to match X, got {y.shape}.")
+        return y
+
+    def _eval_loss(self, outputs, y) -> float:
+        raise TypeError(f"{type(self).__name__} does not define a held-out loss.")
+
+    def _eval_accuracy(self, outputs, y) -> float:
+        return math.nan
+
     @property
     def param_blocks(self) -> tuple[tuple[int, int], ...]:
         """``(start, stop)`` of each parameter tensor in ``w`` (one block by default)."""
@@ -242,6 +265,10 @@ class _SquaredLossModel(Model):
         if not self._mean:
             return 1.0
         return 1.0 / (self.n_samples if idx is None else idx.shape[0])
+
+    def _eval_loss(self, outputs, y) -> float:
+        r = np.asarray(nsp.host(outputs), dtype=np.float64) - y
+        return float(0.5 * np.mean(r * r))
 
     def residual(self, w: Any, batch: Any = None) -> np.ndarray:
         """Residuals ``f(w) - y`` on the training samples (or ``batch``)."""
@@ -1035,6 +1062,21 @@ class LogisticRegression(Model):
     def _per_sample_grads(self, w):
         return -(self.y * nsp.expit(self._xp, -self.y * (self.X @ w)))[:, None] * self.X
 
+    def _eval_targets(self, y, n):
+        y = super()._eval_targets(y, n)
+        labels = set(np.unique(y).tolist())
+        if labels <= {0.0, 1.0}:
+            return 2.0 * y - 1.0
+        if not labels <= {-1.0, 1.0}:
+            raise ValueError(f"y must hold labels in {{-1, +1}} or {{0, 1}}, got {labels}.")
+        return y
+
+    def _eval_loss(self, outputs, y) -> float:
+        return float(np.mean(nsp.softplus_neg(np, y * np.asarray(nsp.host(outputs)))))
+
+    def _eval_accuracy(self, outputs, y) -> float:
+        return float(np.mean(np.asarray(nsp.host(outputs)) * y > 0))
+
     def normalizer(self, w: Any) -> float:
         """``mean_i σ(-y_i x_iᵀθ)``: the step scale of normalized LR+GD (Tyurin)."""
         return float(self._xp.mean(nsp.expit(self._xp, -self.margins(w))))
@@ -1179,6 +1221,26 @@ class SoftmaxRegression(Model):
     def _predict(self, w, X):
         X = self.X if X is None else self._new_inputs(X, self.n_features)
         return X @ self._W(w)
+
+    def _eval_targets(self, y, n):
+        y = super()._eval_targets(y, n)
+        if not np.all(y == np.round(y)) or y.min() < 0 or y.max() >= self.n_classes:
+            raise ValueError(f"y must hold class labels in 0..{self.n_classes - 1}.")
+        return y.astype(np.int64)
+
+    def _eval_loss(self, outputs, y) -> float:
+        Z = np.asarray(nsp.host(outputs), dtype=np.float64)
+        rows = np.arange(len(y))
+        if self.loss_name == "stablemax":
+            from numlearn.dynamics._tools import stablemax
+
+            return float(-np.mean(np.log(stablemax(Z)[rows, y])))
+        zmax = Z.max(axis=1)
+        lse = zmax + np.log(np.exp(Z - zmax[:, None]).sum(axis=1))
+        return float(np.mean(lse - Z[rows, y]))
+
+    def _eval_accuracy(self, outputs, y) -> float:
+        return float(np.mean(np.argmax(np.asarray(nsp.host(outputs)), axis=1) == y))
 
     def _per_sample_grads(self, w):
         G = self.X[:, :, None] * self._logit_grad(self.X @ self._W(w), self._Y)[:, None, :]
