@@ -16,6 +16,9 @@ Optimizers
     :class:`GD`, :class:`SGD`, :class:`NormalizedGD`, :class:`ScaledGD`,
     :class:`SafeStepGD`, :class:`PerpGrad`, :class:`Momentum`, :class:`Adam`; learning-rate
     schedules :class:`ConstantLR`, :class:`WarmupCosine` (any callable of the step count).
+Any model
+    :func:`from_jax` wraps a JAX loss (forward-over-reverse Hessian-vector products);
+    any object with ``n_params``, ``loss``, ``grad`` and ``hvp`` works too.
 Training
     :func:`train` returns a :class:`Trajectory`; detectors :func:`detect_divergence`,
     :func:`detect_catapult`, :func:`detect_edge_of_stability`.
@@ -50,6 +53,7 @@ from numlearn.dynamics._optimizers import (
     ScaledGD,
 )
 from numlearn.dynamics._schedules import ConstantLR, Schedule, WarmupCosine
+from numlearn.dynamics._jax import JaxModel, from_jax
 from numlearn.dynamics._spectrum import gradient_overlap, hessian_density
 from numlearn.dynamics._tools import (
     hessian_trace,
@@ -95,6 +99,8 @@ __all__ = [
     "ConstantLR",
     "WarmupCosine",
     "train",
+    "from_jax",
+    "JaxModel",
     "Trajectory",
     "Catapult",
     "EdgeOfStability",
