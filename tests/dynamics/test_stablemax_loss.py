@@ -41,3 +41,27 @@ def test_loss_option_is_checked():
     X, y = _data()
     with pytest.raises(ValueError, match="loss"):
         SoftmaxRegression(X, y, loss="hinge")
+
+
+def test_modular_arithmetic_tables():
+    from numlearn.datasets import modular_arithmetic
+
+    for op, f in [("+", lambda a, b: (a + b) % 11), ("-", lambda a, b: (a - b) % 11),
+                  ("*", lambda a, b: (a * b) % 11), ("x^2+y^2", lambda a, b: (a * a + b * b) % 11)]:
+        d = modular_arithmetic(11, op, train_fraction=0.3, random_state=0)
+        pairs = np.vstack([d.pairs_train, d.pairs_test])
+        labels = np.r_[d.y_train, d.y_test]
+        assert len(pairs) == 121 and len({tuple(x) for x in pairs}) == 121
+        np.testing.assert_array_equal(labels, f(pairs[:, 0], pairs[:, 1]))
+        assert len(d.y_train) == round(0.3 * 121)
+        a, b = d.pairs_train.T
+        np.testing.assert_array_equal(np.argmax(d.X_train[:, :11], axis=1), a)
+        np.testing.assert_array_equal(np.argmax(d.X_train[:, 11:], axis=1), b)
+    d = modular_arithmetic(7, "/", random_state=1)
+    pairs = np.vstack([d.pairs_train, d.pairs_test])
+    labels = np.r_[d.y_train, d.y_test]
+    np.testing.assert_array_equal((labels * pairs[:, 1]) % 7, pairs[:, 0])  # c·b = a
+    with pytest.raises(ValueError, match="prime"):
+        modular_arithmetic(8, "/")
+    with pytest.raises(ValueError, match="operation"):
+        modular_arithmetic(7, "^")
