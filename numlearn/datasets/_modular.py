@@ -71,7 +71,7 @@ def modular_arithmetic(
     >>> data.X_train.shape[1], len(data.y_train) + len(data.y_test)
     (14, 49)
     >>> a, b = data.pairs_train[0]
-    >>> int(data.y_train[0]) == (a + b) % 7
+    >>> int(data.y_train[0]) == int((a + b) % 7)
     True
     """
     p = check_scalar(p, "p", kind=int, low=2)
