@@ -1232,9 +1232,8 @@ class SoftmaxRegression(Model):
         Z = np.asarray(nsp.host(outputs), dtype=np.float64)
         rows = np.arange(len(y))
         if self.loss_name == "stablemax":
-            from numlearn.dynamics._tools import stablemax
-
-            return float(-np.mean(np.log(stablemax(Z)[rows, y])))
+            S = np.where(Z >= 0, Z + 1.0, 1.0 / (1.0 - np.minimum(Z, 0.0)))
+            return float(np.mean(np.log(S.sum(axis=1)) - np.log(S[rows, y])))
         zmax = Z.max(axis=1)
         lse = zmax + np.log(np.exp(Z - zmax[:, None]).sum(axis=1))
         return float(np.mean(lse - Z[rows, y]))

@@ -309,7 +309,25 @@ def param_blocks(model) -> tuple[tuple[int, int], ...]:
     return tuple((int(a), int(b)) for a, b in blocks)
 
 
-class Momentum(Optimizer):
+class _OptionalBatches(Optimizer):
+    """Full batch by default; mini-batches of ``batch_size`` samples (drawn without
+    replacement) when it is given."""
+
+    batch_size: int | None = None
+
+    def check_model(self, model):
+        super().check_model(model)
+        if self.batch_size is not None:
+            _check_batches(self, model, self.batch_size)
+
+    def _gradient(self, model, w, rng):
+        if self.batch_size is None:
+            return model.grad(w)
+        batch = rng.choice(model.n_samples, size=self.batch_size, replace=False)
+        return model.grad(w, batch)
+
+
+class Momentum(_OptionalBatches):
     """Heavy-ball (Polyak) or Nesterov momentum:
     ``v ← β v + ∇L(w)``, ``w ← w - lr v`` (Nesterov: ``w ← w - lr (∇L(w) + β v)``),
     the form of ``torch.optim.SGD(momentum=β, nesterov=...)``. With ``batch_size``, each
@@ -349,20 +367,12 @@ class Momentum(Optimizer):
         self.batch_size = check_scalar(batch_size, "batch_size", kind=int, low=1,
                                        allow_none=True)
 
-    def check_model(self, model):
-        super().check_model(model)
-        if self.batch_size is not None:
-            _check_batches(self, model, self.batch_size)
-
     def start(self, model, w, rng):
         super().start(model, w, rng)
         self._velocity = None
 
     def step(self, model, w, rng):
-        batch = None
-        if self.batch_size is not None:
-            batch = rng.choice(model.n_samples, size=self.batch_size, replace=False)
-        g = model.grad(w, batch)
+        g = self._gradient(model, w, rng)
         lr = self._rate()
         v = getattr(self, "_velocity", None)
         v = g if v is None else self.momentum * v + g
@@ -371,7 +381,7 @@ class Momentum(Optimizer):
         return w - lr * d, lr
 
 
-class Adam(Optimizer):
+class Adam(_OptionalBatches):
     """Adam (Kingma and Ba), with bias correction; ``weight_decay`` > 0 gives AdamW
     (decoupled decay, Loshchilov and Hutter):
     ``m ← β₁m + (1-β₁)g``, ``s ← β₂s + (1-β₂)g²``,
@@ -417,21 +427,13 @@ class Adam(Optimizer):
         self.batch_size = check_scalar(batch_size, "batch_size", kind=int, low=1,
                                        allow_none=True)
 
-    def check_model(self, model):
-        super().check_model(model)
-        if self.batch_size is not None:
-            _check_batches(self, model, self.batch_size)
-
     def start(self, model, w, rng):
         super().start(model, w, rng)
         self._m = self._s = None
 
     def step(self, model, w, rng):
         xp, _ = nsp.namespace_of(w)
-        batch = None
-        if self.batch_size is not None:
-            batch = rng.choice(model.n_samples, size=self.batch_size, replace=False)
-        g = model.grad(w, batch)
+        g = self._gradient(model, w, rng)
         lr = self._rate()
         t = self._t  # 1 at the first step
         b1, b2 = self.betas
