@@ -156,7 +156,9 @@ class JaxModel:
         self._require_predict("predict")
         with self._precision():
             X = self._training_inputs() if X is None else self._jax.numpy.asarray(X)
-            return self._out(self._predict_fn(self._w(w), X))
+            # outputs keep the working precision, so that softmax collapse is judged
+            # in it (train's collapse_fraction)
+            return np.asarray(self._predict_fn(self._w(w), X))
 
     def jvp(self, w: Any, v: Any) -> np.ndarray:
         self._require_predict("jvp")
@@ -217,7 +219,8 @@ def from_jax(
         The training data, samples on axis 0 of every array.
     predict_fn : callable, optional
         ``predict_fn(params, X) -> outputs``, for ``predict``, ``jvp``, ``vjp`` (NTK,
-        softmax radius, collapse tracking) and accuracy.
+        softmax radius, collapse tracking) and accuracy. ``predict`` returns the outputs
+        in the working precision (float32 for ``dtype="float32"``).
     inputs : pytree, optional
         The training inputs ``X`` for ``predict``/``jvp``; ``data[0]`` when ``data`` is a
         tuple or list.

@@ -92,6 +92,8 @@ def test_float32_runs_and_eval_data():
     g32 = m32.grad(W0.ravel())
     err = np.abs(g32 - ref.grad(W0.ravel())).max()
     assert 1e-12 < err < 1e-5  # float32 arithmetic: close, not exact
+    assert m32.predict(W0.ravel()).dtype == np.float32
+    assert m64.predict(W0.ravel()).dtype == np.float64
     traj = train(m64, m64.w0, GD(lr=0.5), 10, track=(), eval_data=(X[:10], y[:10]))
     assert traj.eval_loss[-1] == pytest.approx(
         SoftmaxRegression(X[:10], y[:10], n_classes=3).loss(traj.w), rel=1e-12)
