@@ -398,11 +398,17 @@ class Adam(_OptionalBatches):
     weight_decay : float, default=0.0
     batch_size : int, optional
         Full batch when None.
+    orthogonal : bool, default=False
+        ⊥Adam(W) of Prieto et al.: the moments are fed the ⊥Grad direction (per parameter
+        tensor, the gradient's component orthogonal to the weights, rescaled to the
+        gradient's norm) instead of the gradient.
 
     References
     ----------
     .. [1] D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization", ICLR 2015.
     .. [2] I. Loshchilov and F. Hutter, "Decoupled weight decay regularization", ICLR 2019.
+    .. [3] L. Prieto, M. Barsbey, P. A. M. Mediano and T. Birdal, "Grokking at the edge
+       of numerical stability", ICLR 2025 (⊥AdamW).
 
     Examples
     --------
@@ -416,8 +422,10 @@ class Adam(_OptionalBatches):
     """
 
     def __init__(self, lr: Any, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, batch_size: int | None = None):
+                 weight_decay: float = 0.0, batch_size: int | None = None,
+                 orthogonal: bool = False):
         self.lr = check_learning_rate(lr)
+        self.orthogonal = bool(orthogonal)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}.")
         self.betas = (check_scalar(betas[0], "betas[0]", low=0.0, high=1.0, include_high=False),
@@ -434,6 +442,9 @@ class Adam(_OptionalBatches):
     def step(self, model, w, rng):
         xp, _ = nsp.namespace_of(w)
         g = self._gradient(model, w, rng)
+        if self.orthogonal:
+            g = nsp.concat(xp, [PerpGrad._step(xp, g[a:b], w[a:b], 1.0)
+                                for a, b in param_blocks(model)])
         lr = self._rate()
         t = self._t  # 1 at the first step
         b1, b2 = self.betas

@@ -155,3 +155,15 @@ def test_perp_grad_projects_each_tensor():
     v = rng.standard_normal(soft.n_params)
     np.testing.assert_array_equal(PerpGrad(0.2).step(soft, v, None)[0],
                                   PerpGrad(0.2, per_tensor=False).step(soft, v, None)[0])
+
+
+def test_orthogonal_adam_feeds_perp_grad_to_the_moments():
+    rng = np.random.default_rng(6)
+    model = TwoLayerNetwork(rng.standard_normal((10, 3)), rng.standard_normal(10), width=4)
+    w = rng.standard_normal(model.n_params)
+    opt = Adam(lr=0.01, orthogonal=True)
+    opt.start(model, w, None)
+    w1, _ = opt.step(model, w, None)
+    # first Adam step is lr * d / (|d| + eps) elementwise, d the ⊥Grad direction
+    d = PerpGrad(1.0).step(model, w, None)[0] - w
+    np.testing.assert_allclose(w1 - w, 0.01 * d / (np.abs(d) + 1e-8), rtol=1e-10, atol=1e-14)
