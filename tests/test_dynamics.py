@@ -76,6 +76,8 @@ def _models():
         "diagonal": DiagonalLinearNetwork(X, y),
         "tanh": TwoLayerNetwork(X, y, width=6, activation="tanh"),
         "relu": TwoLayerReLU(X, y, width=6),
+        "stablemax": SoftmaxRegression(X, np.random.default_rng(7).integers(0, 3, X.shape[0]),
+                                       n_classes=3, loss="stablemax"),
     }
 
 

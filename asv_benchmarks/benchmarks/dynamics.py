@@ -99,3 +99,85 @@ class TrainWithSharpness:
     def track_hvps_per_step(self):
         traj = quiet(train, self.model, self.w0, GD(self.lr), self.n_steps, random_state=0)
         return float(np.mean(traj.hvps_per_record[1:]))
+
+
+class HessianDensity:
+    """Eigenvalue density of a Hessian: stochastic Lanczos quadrature (HVPs only) vs a
+    dense ``eigvalsh`` of the formed Hessian, p = 500 and 2000 (a tanh network).
+    ``track_l1_error`` is the L1 distance between the SLQ density and the exact smoothed
+    density at the same kernel width."""
+
+    params = [500, 2000]
+    param_names = ["n_params"]
+    timeout = 600
+
+    def setup(self, n_params):
+        from numlearn.dynamics import TwoLayerNetwork
+
+        width = n_params // 20
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((200, 19))
+        self.model = TwoLayerNetwork(X, rng.standard_normal(200), width=width)
+        self.w = self.model.init_params(random_state=0)
+
+    def _slq(self):
+        from numlearn.dynamics import hessian_density
+
+        return hessian_density(self.model, self.w, n_vectors=10, n_steps=80,
+                               random_state=0)
+
+    def time_slq_density(self, n_params):
+        self._slq()
+
+    def time_dense_eigvalsh(self, n_params):
+        np.linalg.eigvalsh(self.model.hessian(self.w))
+
+    def track_l1_error(self, n_params):
+        res = self._slq()
+        eigs = np.linalg.eigvalsh(self.model.hessian(self.w))
+        d = (res.grid[:, None] - eigs[None, :]) / res.sigma
+        exact = np.exp(-0.5 * d * d).mean(axis=1) / (res.sigma * np.sqrt(2 * np.pi))
+        return float(np.abs(res.density - exact).sum() * (res.grid[1] - res.grid[0]))
+
+
+class JaxAdapterHVP:
+    """Cost of a Hessian-vector product of a JAX network through ``from_jax``, in units
+    of gradient evaluations (``track_hvp_over_grad``; the target is <= 3)."""
+
+    params = [1000, 20000]
+    param_names = ["n_params"]
+
+    def setup(self, n_params):
+        try:
+            import jax.numpy as jnp
+        except ImportError:
+            raise NotImplementedError("jax is not installed") from None
+        from numlearn.dynamics import from_jax
+
+        rng = np.random.default_rng(0)
+        d, width = 20, n_params // 21
+        X, y = rng.standard_normal((500, d)), rng.standard_normal(500)
+
+        def loss(p, data):
+            X, y = data
+            return 0.5 * jnp.mean((jnp.tanh(X @ p["W"].T) @ p["a"] - y) ** 2)
+
+        params = {"W": rng.standard_normal((width, d)) / np.sqrt(d),
+                  "a": rng.standard_normal(width) / np.sqrt(width)}
+        self.model = from_jax(loss, params, (X, y))
+        self.w = self.model.w0
+        self.v = rng.standard_normal(self.model.n_params)
+        self.model.grad(self.w), self.model.hvp(self.w, self.v)  # compile
+
+    def time_grad(self, n_params):
+        self.model.grad(self.w)
+
+    def time_hvp(self, n_params):
+        self.model.hvp(self.w, self.v)
+
+    def track_hvp_over_grad(self, n_params):
+        import timeit
+
+        g = min(timeit.repeat(lambda: self.model.grad(self.w), number=20, repeat=5))
+        h = min(timeit.repeat(lambda: self.model.hvp(self.w, self.v), number=20, repeat=5))
+        return h / g

@@ -19,6 +19,7 @@ from numlearn.datasets._constrained import (
     hock_schittkowski,
     pde_control_problem,
 )
+from numlearn.datasets._modular import ModularArithmetic, modular_arithmetic
 from numlearn.datasets._ot import ot_gaussian_clouds, ot_grid_1d, ot_random_assignment
 from numlearn.datasets._poisson import poisson_1d, poisson_2d
 from numlearn.datasets._sequences import (
@@ -29,6 +30,8 @@ from numlearn.datasets._sequences import (
 )
 
 __all__ = [
+    "ModularArithmetic",
+    "modular_arithmetic",
     "poisson_1d",
     "poisson_2d",
     "LinearSystem",

@@ -14,12 +14,16 @@ Models
     :class:`TwoLayerReLU`.
 Optimizers
     :class:`GD`, :class:`SGD`, :class:`NormalizedGD`, :class:`ScaledGD`,
-    :class:`SafeStepGD`, :class:`PerpGrad`.
+    :class:`SafeStepGD`, :class:`PerpGrad`, :class:`Momentum`, :class:`Adam`; learning-rate
+    schedules :class:`ConstantLR`, :class:`WarmupCosine` (any callable of the step count).
+Any model
+    :func:`from_jax` wraps a JAX loss (forward-over-reverse Hessian-vector products);
+    any object with ``n_params``, ``loss``, ``grad`` and ``hvp`` works too.
 Training
     :func:`train` returns a :class:`Trajectory`; detectors :func:`detect_divergence`,
     :func:`detect_catapult`, :func:`detect_edge_of_stability`.
 Tools
-    :func:`sharpness`, :func:`hessian_trace`, :func:`ntk_eigenvalue`,
+    :func:`sharpness`, :func:`hessian_density`, :func:`gradient_overlap`, :func:`hessian_trace`, :func:`ntk_eigenvalue`,
     :func:`sgd_linear_stability`, :func:`softmax_radius`, :func:`stablemax`,
     :func:`softmax_collapse_fraction`.
 """
@@ -40,12 +44,17 @@ from numlearn.dynamics._models import (
 from numlearn.dynamics._optimizers import (
     GD,
     SGD,
+    Adam,
+    Momentum,
     NormalizedGD,
     Optimizer,
     PerpGrad,
     SafeStepGD,
     ScaledGD,
 )
+from numlearn.dynamics._schedules import ConstantLR, Schedule, WarmupCosine
+from numlearn.dynamics._jax import JaxModel, from_jax
+from numlearn.dynamics._spectrum import gradient_overlap, hessian_density
 from numlearn.dynamics._tools import (
     hessian_trace,
     ntk_eigenvalue,
@@ -84,7 +93,14 @@ __all__ = [
     "ScaledGD",
     "SafeStepGD",
     "PerpGrad",
+    "Momentum",
+    "Adam",
+    "Schedule",
+    "ConstantLR",
+    "WarmupCosine",
     "train",
+    "from_jax",
+    "JaxModel",
     "Trajectory",
     "Catapult",
     "EdgeOfStability",
@@ -92,6 +108,8 @@ __all__ = [
     "detect_catapult",
     "detect_edge_of_stability",
     "sharpness",
+    "hessian_density",
+    "gradient_overlap",
     "hessian_trace",
     "ntk_eigenvalue",
     "sgd_linear_stability",

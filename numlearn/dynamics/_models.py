@@ -18,6 +18,15 @@ Hessian tools use):
     ``grad(w)``.
 ``hessian(w)``
     The dense Hessian from ``n_params`` products (for tests and small models).
+``param_blocks`` (optional attribute)
+    The ``(start, stop)`` slices of ``w`` holding each parameter tensor (weight matrices
+    of a network), used by per-tensor optimizers (:class:`~numlearn.dynamics.PerpGrad`);
+    one block when absent.
+
+Any object with ``n_params``, ``loss``, ``grad`` and ``hvp`` (and, for the tools that
+need them, ``predict``, ``jvp``, ``per_sample_grads``) can be trained and measured: the
+optimizers, :func:`~numlearn.dynamics.train` and the Hessian tools check only for the
+methods they call and name what is missing.
 
 Squared-loss models use ``L(w) = 1/(2n) Σ_i (f_i(w) - y_i)²`` (the mean-reduced loss,
 whose Hessian at an interpolating minimum is ``JᵀJ / n``); they only define their
@@ -199,6 +208,34 @@ class Model:
         return xp.stack([self._hvp(w, eye[j, :], batch) for j in range(self.n_params)],
                         axis=1)
 
+    def evaluate(self, w: Any, X: Any, y: Any) -> tuple[float, float]:
+        """Loss and accuracy of ``w`` on held-out data ``(X, y)`` (the training loss's
+        definition on new samples; accuracy is NaN for regression models).
+
+        Used by :func:`~numlearn.dynamics.train`'s ``eval_data``.
+        """
+        w = self._check_w(w)
+        outputs = self._predict(w, X)
+        y = self._eval_targets(y, outputs.shape[0])
+        return self._eval_loss(outputs, y), self._eval_accuracy(outputs, y)
+
+    def _eval_targets(self, y, n):
+        y = check_array(nsp.host(y), "y")
+        if y.shape != (n,):
+            raise ValueError(f"y must have shape ({n},) to match X, got {y.shape}.")
+        return y
+
+    def _eval_loss(self, outputs, y) -> float:
+        raise TypeError(f"{type(self).__name__} does not define a held-out loss.")
+
+    def _eval_accuracy(self, outputs, y) -> float:
+        return math.nan
+
+    @property
+    def param_blocks(self) -> tuple[tuple[int, int], ...]:
+        """``(start, stop)`` of each parameter tensor in ``w`` (one block by default)."""
+        return ((0, self.n_params),)
+
     def init_params(self, random_state: Any = None, scale: float = 1.0) -> np.ndarray:
         """A random starting point (Gaussian entries times ``scale``), in the namespace
         and on the device of the model's data."""
@@ -228,6 +265,10 @@ class _SquaredLossModel(Model):
         if not self._mean:
             return 1.0
         return 1.0 / (self.n_samples if idx is None else idx.shape[0])
+
+    def _eval_loss(self, outputs, y) -> float:
+        r = np.asarray(nsp.host(outputs), dtype=np.float64) - y
+        return float(0.5 * np.mean(r * r))
 
     def residual(self, w: Any, batch: Any = None) -> np.ndarray:
         """Residuals ``f(w) - y`` on the training samples (or ``batch``)."""
@@ -433,7 +474,9 @@ class SecondOrderRegression(QuadraticModel):
     The model of Agarwala, Pedregosa and Pennington: a quadratic model expanded at
     ``θ = 0`` (:class:`QuadraticModel` with ``w0 = 0``, ``f0 = 0``), with, from
     :meth:`random`, Gaussian ``J`` and ``Q``. Full-batch gradient descent on it shows
-    progressive sharpening followed by the edge of stability.
+    progressive sharpening and then an edge-of-stability-like regime; the paper finds that
+    the sharpness settles at a value close to, but not exactly at, ``2/η`` (its limit
+    is predicted by a low-dimensional model of the dynamics, not by ``2/η`` itself).
 
     Parameters
     ----------
@@ -515,6 +558,12 @@ class UVModel(_SquaredLossModel):
         self.n_params = self.width * (self.n_features + 1)
         self._s = 1.0 / math.sqrt(self.width)
 
+    @property
+    def param_blocks(self):
+        """The first-layer matrix and the output weights."""
+        k = self.width * self.n_features
+        return ((0, k), (k, self.n_params))
+
     def _split(self, w):
         m, d = self.width, self.n_features
         return nsp.reshape(self._xp, w[: m * d], (m, d)), w[m * d :]
@@ -588,6 +637,12 @@ class DiagonalLinearNetwork(_SquaredLossModel):
 
     def _rows(self, idx):
         return self._take(self.X, idx)
+
+    @property
+    def param_blocks(self):
+        """``u`` and ``v``."""
+        d = self.n_features
+        return ((0, d), (d, 2 * d))
 
     def _split(self, w):
         d = self.n_features
@@ -666,6 +721,12 @@ class TwoLayerNetwork(_SquaredLossModel):
         self.n_samples, self.n_features = self.X.shape
         self.n_params = self.width * (self.n_features + 1)
         self._s = 1.0 / math.sqrt(self.width)
+
+    @property
+    def param_blocks(self):
+        """The first-layer matrix and the output weights."""
+        k = self.width * self.n_features
+        return ((0, k), (k, self.n_params))
 
     def _split(self, w):
         m, d = self.width, self.n_features
@@ -852,6 +913,14 @@ class MatrixSensing(_SquaredLossModel):
         """``X`` (symmetric) or ``(F, G)`` (asymmetric) as matrices (views of ``w``)."""
         return self._factors(self._check_w(w))
 
+    @property
+    def param_blocks(self):
+        """One factor (symmetric) or the two factors ``F`` and ``G``."""
+        if self.symmetric:
+            return ((0, self.n_params),)
+        k = self.d1 * self.rank
+        return ((0, k), (k, self.n_params))
+
     def _factors(self, w):
         k, xp = self.rank, self._xp
         if self.symmetric:
@@ -936,7 +1005,7 @@ class LogisticRegression(Model):
     References
     ----------
     .. [1] A. Tyurin, "From logistic regression to the perceptron algorithm: exploring
-       gradient descent with large step sizes", AAAI 2025 (arXiv:2412.03886).
+       gradient descent with large step sizes", AAAI 2025 (arXiv:2412.08424).
 
     Examples
     --------
@@ -993,16 +1062,37 @@ class LogisticRegression(Model):
     def _per_sample_grads(self, w):
         return -(self.y * nsp.expit(self._xp, -self.y * (self.X @ w)))[:, None] * self.X
 
+    def _eval_targets(self, y, n):
+        y = super()._eval_targets(y, n)
+        labels = set(np.unique(y).tolist())
+        if labels <= {0.0, 1.0}:
+            return 2.0 * y - 1.0
+        if not labels <= {-1.0, 1.0}:
+            raise ValueError(f"y must hold labels in {{-1, +1}} or {{0, 1}}, got {labels}.")
+        return y
+
+    def _eval_loss(self, outputs, y) -> float:
+        return float(np.mean(nsp.softplus_neg(np, y * np.asarray(nsp.host(outputs)))))
+
+    def _eval_accuracy(self, outputs, y) -> float:
+        return float(np.mean(np.asarray(nsp.host(outputs)) * y > 0))
+
     def normalizer(self, w: Any) -> float:
         """``mean_i σ(-y_i x_iᵀθ)``: the step scale of normalized LR+GD (Tyurin)."""
         return float(self._xp.mean(nsp.expit(self._xp, -self.margins(w))))
 
 
 class SoftmaxRegression(Model):
-    """Multinomial logistic regression: mean cross-entropy of ``softmax(X W)``.
+    """Multinomial logistic regression: mean cross-entropy of ``softmax(X W)`` (or of
+    ``stablemax(X W)``).
 
     Parameters are ``W.ravel()`` with ``W`` of shape ``(n_features, n_classes)``; the
-    outputs are the logits ``X W``.
+    outputs are the logits ``X W``. With ``loss="stablemax"`` the probabilities are
+    :func:`~numlearn.dynamics.stablemax` of the logits (``s(z) = z + 1`` for ``z >= 0``,
+    ``1/(1 - z)`` otherwise, normalized), the StableMax cross-entropy of Prieto et al.,
+    which grows only linearly in the logits and so does not collapse to an exact one-hot
+    (softmax collapse) as the logits scale up; its gradient and Hessian-vector product
+    are exact too.
 
     Parameters
     ----------
@@ -1011,6 +1101,13 @@ class SoftmaxRegression(Model):
         Class labels in ``0, ..., n_classes - 1``.
     n_classes : int, optional
         Defaults to ``max(y) + 1``.
+    loss : {"softmax", "stablemax"}, default="softmax"
+        Cross-entropy of the softmax or of the StableMax probabilities.
+
+    References
+    ----------
+    .. [1] L. Prieto, M. Barsbey, P. A. M. Mediano and T. Birdal, "Grokking at the edge
+       of numerical stability", ICLR 2025 (StableMax).
 
     Examples
     --------
@@ -1021,7 +1118,10 @@ class SoftmaxRegression(Model):
     True
     """
 
-    def __init__(self, X: Any, y: Any, n_classes: int | None = None):
+    def __init__(self, X: Any, y: Any, n_classes: int | None = None, loss: str = "softmax"):
+        if loss not in ("softmax", "stablemax"):
+            raise ValueError(f"loss must be 'softmax' or 'stablemax', got {loss!r}.")
+        self.loss_name = loss
         xp, _ = self._set_namespace(X, y)
         X = self._float(check_array(X, "X", ndim=2, xp=None if xp is np else xp))
         y = np.asarray(nsp.host(y))
@@ -1061,23 +1161,51 @@ class SoftmaxRegression(Model):
         E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
         return E / xp.sum(E, axis=1, keepdims=True)
 
+    def _stable(self, Z):
+        """StableMax's ``s``, ``s'``, ``s''`` of the logits and the row sums of ``s``."""
+        xp = self._xp
+        neg = 1.0 / (1.0 - xp.minimum(Z, xp.zeros_like(Z)))  # 1/(1 - z) where z < 0
+        pos = Z >= 0
+        S0 = xp.where(pos, Z + 1.0, neg)
+        S1 = xp.where(pos, xp.ones_like(Z), neg * neg)
+        S2 = xp.where(pos, xp.zeros_like(Z), 2.0 * neg * neg * neg)
+        return S0, S1, S2, xp.sum(S0, axis=1, keepdims=True)
+
     def _loss(self, w, idx):
         xp = self._xp
         X, y, Y = self._rows(idx)
         Z = X @ self._W(w)
+        if self.loss_name == "stablemax":
+            S0, _, _, total = self._stable(Z)
+            return float(xp.mean(xp.log(total[:, 0]) - xp.log(xp.sum(S0 * Y, axis=1))))
         zmax = xp.max(Z, axis=1)
         lse = zmax + xp.log(xp.sum(xp.exp(Z - zmax[:, None]), axis=1))
         if xp is np:
             return float(np.mean(lse - Z[np.arange(len(y)), y]))
         return float(xp.mean(lse - xp.sum(Z * Y, axis=1)))
 
+    def _logit_grad(self, Z, Y):
+        """``∂ loss_i / ∂ z_i`` for every sample (rows)."""
+        if self.loss_name == "stablemax":
+            S0, S1, _, total = self._stable(Z)
+            return S1 / total - Y * (S1 / S0)
+        return self._softmax(Z) - Y
+
     def _grad(self, w, idx):
         X, _, Y = self._rows(idx)
-        P = self._softmax(X @ self._W(w))
-        return nsp.flat(self._xp, X.T @ (P - Y)) / X.shape[0]
+        G = self._logit_grad(X @ self._W(w), Y)
+        return nsp.flat(self._xp, X.T @ G) / X.shape[0]
 
     def _hvp(self, w, v, idx):
-        X, _, _ = self._rows(idx)
+        X, _, Y = self._rows(idx)
+        if self.loss_name == "stablemax":
+            xp = self._xp
+            S0, S1, S2, total = self._stable(X @ self._W(w))
+            dZ = X @ self._W(v)
+            dG = (S2 * dZ / total
+                  - S1 * xp.sum(S1 * dZ, axis=1, keepdims=True) / (total * total)
+                  - Y * ((S2 * S0 - S1 * S1) / (S0 * S0)) * dZ)
+            return nsp.flat(xp, X.T @ dG) / X.shape[0]
         P = self._softmax(X @ self._W(w))
         dZ = X @ self._W(v)
         dP = P * (dZ - self._xp.sum(P * dZ, axis=1, keepdims=True))
@@ -1094,7 +1222,25 @@ class SoftmaxRegression(Model):
         X = self.X if X is None else self._new_inputs(X, self.n_features)
         return X @ self._W(w)
 
+    def _eval_targets(self, y, n):
+        y = super()._eval_targets(y, n)
+        if not np.all(y == np.round(y)) or y.min() < 0 or y.max() >= self.n_classes:
+            raise ValueError(f"y must hold class labels in 0..{self.n_classes - 1}.")
+        return y.astype(np.int64)
+
+    def _eval_loss(self, outputs, y) -> float:
+        Z = np.asarray(nsp.host(outputs), dtype=np.float64)
+        rows = np.arange(len(y))
+        if self.loss_name == "stablemax":
+            S = np.where(Z >= 0, Z + 1.0, 1.0 / (1.0 - np.minimum(Z, 0.0)))
+            return float(np.mean(np.log(S.sum(axis=1)) - np.log(S[rows, y])))
+        zmax = Z.max(axis=1)
+        lse = zmax + np.log(np.exp(Z - zmax[:, None]).sum(axis=1))
+        return float(np.mean(lse - Z[rows, y]))
+
+    def _eval_accuracy(self, outputs, y) -> float:
+        return float(np.mean(np.argmax(np.asarray(nsp.host(outputs)), axis=1) == y))
+
     def _per_sample_grads(self, w):
-        P = self._softmax(self.X @ self._W(w))
-        G = self.X[:, :, None] * (P - self._Y)[:, None, :]
+        G = self.X[:, :, None] * self._logit_grad(self.X @ self._W(w), self._Y)[:, None, :]
         return nsp.reshape(self._xp, G, (self.n_samples, -1))

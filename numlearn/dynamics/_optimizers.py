@@ -11,12 +11,18 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+import math
+
 import numpy as np
 
 from numlearn._validation import check_scalar
 from numlearn.dynamics import _namespace as nsp
+from numlearn.dynamics._schedules import check_learning_rate
 
-__all__ = ["Optimizer", "GD", "SGD", "NormalizedGD", "ScaledGD", "SafeStepGD", "PerpGrad"]
+__all__ = [
+    "Optimizer", "GD", "SGD", "NormalizedGD", "ScaledGD", "SafeStepGD", "PerpGrad",
+    "Momentum", "Adam",
+]
 
 
 class Optimizer(ABC):
@@ -34,8 +40,22 @@ class Optimizer(ABC):
                 f"{type(model).__name__} lacks {', '.join(missing)}."
             )
 
-    def start(self, model: Any, w: np.ndarray, rng: np.random.Generator) -> None:  # noqa: B027
-        """Reset the optimizer's state before a run (a no-op for stateless optimizers)."""
+    def start(self, model: Any, w: np.ndarray, rng: np.random.Generator) -> None:
+        """Reset the optimizer's state before a run (the step counter of a schedule)."""
+        self._t = 0
+
+    def _rate(self) -> float:
+        """The learning rate of this step (``lr``, or the schedule at the step count)."""
+        t = getattr(self, "_t", 0)
+        self._t = t + 1
+        lr = self.lr
+        if not callable(lr):
+            return lr
+        value = float(lr(t))
+        if not (value >= 0.0 and math.isfinite(value)):
+            raise ValueError(f"lr schedule must give finite non-negative rates, got lr({t}) "
+                             f"= {value}.")
+        return value
 
     @abstractmethod
     def step(self, model: Any, w: np.ndarray, rng: np.random.Generator):
@@ -58,11 +78,12 @@ class GD(Optimizer):
     array([0.5, 0.5])
     """
 
-    def __init__(self, lr: float):
-        self.lr = check_scalar(lr, "lr", low=0.0, include_low=False)
+    def __init__(self, lr: Any):
+        self.lr = check_learning_rate(lr)
 
     def step(self, model, w, rng):
-        return w - self.lr * model.grad(w), self.lr
+        lr = self._rate()
+        return w - lr * model.grad(w), lr
 
 
 class SGD(Optimizer):
@@ -78,22 +99,18 @@ class SGD(Optimizer):
     2
     """
 
-    def __init__(self, lr: float, batch_size: int = 1):
-        self.lr = check_scalar(lr, "lr", low=0.0, include_low=False)
+    def __init__(self, lr: Any, batch_size: int = 1):
+        self.lr = check_learning_rate(lr)
         self.batch_size = check_scalar(batch_size, "batch_size", kind=int, low=1)
 
     def check_model(self, model):
         super().check_model(model)
-        if not getattr(model, "supports_batches", False):
-            raise TypeError(f"SGD needs a model that supports mini-batches; "
-                            f"{type(model).__name__} does not.")
-        if self.batch_size > model.n_samples:
-            raise ValueError(f"batch_size={self.batch_size} exceeds the model's "
-                             f"n_samples={model.n_samples}.")
+        _check_batches(self, model, self.batch_size)
 
     def step(self, model, w, rng):
         batch = rng.choice(model.n_samples, size=self.batch_size, replace=False)
-        return w - self.lr * model.grad(w, batch), self.lr
+        lr = self._rate()
+        return w - lr * model.grad(w, batch), lr
 
 
 class NormalizedGD(Optimizer):
@@ -107,7 +124,7 @@ class NormalizedGD(Optimizer):
     References
     ----------
     .. [1] A. Tyurin, "From logistic regression to the perceptron algorithm: exploring
-       gradient descent with large step sizes", AAAI 2025 (arXiv:2412.03886).
+       gradient descent with large step sizes", AAAI 2025 (arXiv:2412.08424).
 
     Examples
     --------
@@ -118,8 +135,8 @@ class NormalizedGD(Optimizer):
     array([0.6, 0.8])
     """
 
-    def __init__(self, lr: float):
-        self.lr = check_scalar(lr, "lr", low=0.0, include_low=False)
+    def __init__(self, lr: Any):
+        self.lr = check_learning_rate(lr)
 
     def step(self, model, w, rng):
         xp, _ = nsp.namespace_of(w)
@@ -128,9 +145,10 @@ class NormalizedGD(Optimizer):
             scale = model.normalizer(w)
         else:
             scale = nsp.norm(xp, g)
+        lr = self._rate()
         if scale == 0.0:
             return nsp.copy(xp, w), 0.0
-        step = self.lr / scale
+        step = lr / scale
         return w - step * g, step
 
 
@@ -160,13 +178,14 @@ class ScaledGD(Optimizer):
 
     required = ("grad", "precondition")
 
-    def __init__(self, lr: float, damping: float = 0.0):
-        self.lr = check_scalar(lr, "lr", low=0.0, include_low=False)
+    def __init__(self, lr: Any, damping: float = 0.0):
+        self.lr = check_learning_rate(lr)
         self.damping = check_scalar(damping, "damping", low=0.0)
 
     def step(self, model, w, rng):
         d = model.precondition(w, model.grad(w), self.damping)
-        return w - self.lr * d, self.lr
+        lr = self._rate()
+        return w - lr * d, lr
 
 
 class SafeStepGD(Optimizer):
@@ -192,8 +211,8 @@ class SafeStepGD(Optimizer):
 
     required = ("grad", "jvp", "predict")
 
-    def __init__(self, lr: float, fraction: float = 1.0):
-        self.lr = check_scalar(lr, "lr", low=0.0, include_low=False)
+    def __init__(self, lr: Any, fraction: float = 1.0):
+        self.lr = check_learning_rate(lr)
         self.fraction = check_scalar(fraction, "fraction", low=0.0, include_low=False)
 
     def step(self, model, w, rng):
@@ -202,6 +221,7 @@ class SafeStepGD(Optimizer):
         xp, _ = nsp.namespace_of(w)
         g = model.grad(w)
         gnorm = nsp.norm(xp, g)
+        lr = self._rate()
         if gnorm == 0.0:
             return nsp.copy(xp, w), 0.0
         d = -g / gnorm
@@ -212,7 +232,7 @@ class SafeStepGD(Optimizer):
             a = np.stack([a, np.zeros_like(a)], axis=1)
             z = np.stack([z, np.zeros_like(z)], axis=1)
         radius = softmax_radius(a, z)
-        length = min(self.lr * gnorm, self.fraction * radius)
+        length = min(lr * gnorm, self.fraction * radius)
         return w + length * d, length / gnorm
 
 
@@ -220,6 +240,18 @@ class PerpGrad(Optimizer):
     """⊥Grad: gradient descent on the gradient component orthogonal to the weights,
     rescaled to the gradient's norm (Prieto et al.), which stops the naive loss
     minimization that scales the logits up and leads to softmax collapse.
+
+    As in the authors' optimizer, the projection is taken per parameter tensor: for each
+    block ``b`` of ``model.param_blocks`` (the weight matrices of a network; one block for
+    single-tensor models), ``g_b ← g_b - (g_bᵀw_b / w_bᵀw_b) w_b``, then rescaled to
+    ``‖g_b‖``. ``per_tensor=False`` projects the whole parameter vector at once.
+
+    Parameters
+    ----------
+    lr : float or schedule
+    per_tensor : bool, default=True
+        Project each parameter tensor separately (Prieto et al.); False projects the
+        whole vector.
 
     References
     ----------
@@ -236,18 +268,203 @@ class PerpGrad(Optimizer):
     array([1., 0.])
     """
 
-    def __init__(self, lr: float):
-        self.lr = check_scalar(lr, "lr", low=0.0, include_low=False)
+    def __init__(self, lr: Any, per_tensor: bool = True):
+        self.lr = check_learning_rate(lr)
+        self.per_tensor = bool(per_tensor)
 
-    def step(self, model, w, rng):
-        xp, _ = nsp.namespace_of(w)
-        g = model.grad(w)
+    @staticmethod
+    def _step(xp, g, w, lr):
+        """``lr`` times the component of ``g`` orthogonal to ``w`` rescaled to ``‖g‖``
+        (``lr g`` when ``w = 0``; zero when ``g`` is parallel to ``w``)."""
         ww = float(w @ w)
         if ww == 0.0:
-            return w - self.lr * g, self.lr
+            return lr * g
         perp = g - (float(g @ w) / ww) * w
         pn = nsp.norm(xp, perp)
         gn = nsp.norm(xp, g)
         if pn <= 1e-14 * max(gn, 1e-300):
+            return 0.0 * g
+        return lr * (gn / pn) * perp
+
+    def step(self, model, w, rng):
+        xp, _ = nsp.namespace_of(w)
+        g = model.grad(w)
+        lr = self._rate()
+        blocks = param_blocks(model) if self.per_tensor else ((0, int(w.shape[0])),)
+        if len(blocks) == 1:
+            d = self._step(xp, g, w, lr)
+        else:
+            d = nsp.concat(xp, [self._step(xp, g[a:b], w[a:b], lr) for a, b in blocks])
+        if nsp.norm(xp, d) == 0.0:
             return nsp.copy(xp, w), 0.0
-        return w - self.lr * (gn / pn) * perp, self.lr
+        return w - d, lr
+
+
+def param_blocks(model) -> tuple[tuple[int, int], ...]:
+    """The ``(start, stop)`` slices of ``w`` holding each parameter tensor of ``model``
+    (``model.param_blocks`` when it says, else one block)."""
+    blocks = getattr(model, "param_blocks", None)
+    if blocks is None:
+        return ((0, int(model.n_params)),)
+    return tuple((int(a), int(b)) for a, b in blocks)
+
+
+class _OptionalBatches(Optimizer):
+    """Full batch by default; mini-batches of ``batch_size`` samples (drawn without
+    replacement) when it is given."""
+
+    batch_size: int | None = None
+
+    def check_model(self, model):
+        super().check_model(model)
+        if self.batch_size is not None:
+            _check_batches(self, model, self.batch_size)
+
+    def _gradient(self, model, w, rng):
+        if self.batch_size is None:
+            return model.grad(w)
+        batch = rng.choice(model.n_samples, size=self.batch_size, replace=False)
+        return model.grad(w, batch)
+
+
+class Momentum(_OptionalBatches):
+    """Heavy-ball (Polyak) or Nesterov momentum:
+    ``v ← β v + ∇L(w)``, ``w ← w - lr v`` (Nesterov: ``w ← w - lr (∇L(w) + β v)``),
+    the form of ``torch.optim.SGD(momentum=β, nesterov=...)``. With ``batch_size``, each
+    gradient is a mini-batch one (samples drawn without replacement).
+
+    For a quadratic with curvature ``λ`` heavy-ball GD is stable for
+    ``lr λ < 2 (1 + β)`` (the edge of stability moves from ``2/lr`` to ``2(1+β)/lr``).
+
+    Parameters
+    ----------
+    lr : float or schedule
+    momentum : float, default=0.9
+        ``β`` in ``[0, 1)``.
+    nesterov : bool, default=False
+    batch_size : int, optional
+        Full batch when None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlearn.dynamics import LinearRegression, Momentum
+    >>> model = LinearRegression(np.eye(1), [1.0])   # L = (w - 1)² / 2
+    >>> opt = Momentum(lr=0.5, momentum=0.5)
+    >>> opt.start(model, np.zeros(1), None)
+    >>> w, _ = opt.step(model, np.zeros(1), None); w    # v = -1
+    array([0.5])
+    >>> opt.step(model, w, None)[0]                      # v = 0.5 (-1) - 0.5 = -1
+    array([1.])
+    """
+
+    def __init__(self, lr: Any, momentum: float = 0.9, nesterov: bool = False,
+                 batch_size: int | None = None):
+        self.lr = check_learning_rate(lr)
+        self.momentum = check_scalar(momentum, "momentum", low=0.0, high=1.0,
+                                     include_high=False)
+        self.nesterov = bool(nesterov)
+        self.batch_size = check_scalar(batch_size, "batch_size", kind=int, low=1,
+                                       allow_none=True)
+
+    def start(self, model, w, rng):
+        super().start(model, w, rng)
+        self._velocity = None
+
+    def step(self, model, w, rng):
+        g = self._gradient(model, w, rng)
+        lr = self._rate()
+        v = getattr(self, "_velocity", None)
+        v = g if v is None else self.momentum * v + g
+        self._velocity = v
+        d = g + self.momentum * v if self.nesterov else v
+        return w - lr * d, lr
+
+
+class Adam(_OptionalBatches):
+    """Adam (Kingma and Ba), with bias correction; ``weight_decay`` > 0 gives AdamW
+    (decoupled decay, Loshchilov and Hutter):
+    ``m ← β₁m + (1-β₁)g``, ``s ← β₂s + (1-β₂)g²``,
+    ``w ← w - lr (m̂ / (√ŝ + ε) + weight_decay · w)``.
+
+    The step size recorded by :func:`~numlearn.dynamics.train` is ``lr`` of that step
+    (the update is not a multiple of the gradient).
+
+    Parameters
+    ----------
+    lr : float or schedule
+    betas : (float, float), default=(0.9, 0.999)
+    eps : float, default=1e-8
+    weight_decay : float, default=0.0
+    batch_size : int, optional
+        Full batch when None.
+    orthogonal : bool, default=False
+        ⊥Adam(W) of Prieto et al.: the moments are fed the ⊥Grad direction (per parameter
+        tensor, the gradient's component orthogonal to the weights, rescaled to the
+        gradient's norm) instead of the gradient.
+
+    References
+    ----------
+    .. [1] D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization", ICLR 2015.
+    .. [2] I. Loshchilov and F. Hutter, "Decoupled weight decay regularization", ICLR 2019.
+    .. [3] L. Prieto, M. Barsbey, P. A. M. Mediano and T. Birdal, "Grokking at the edge
+       of numerical stability", ICLR 2025 (⊥AdamW).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlearn.dynamics import Adam, LinearRegression
+    >>> model = LinearRegression(np.eye(2), [1.0, -4.0])
+    >>> opt = Adam(lr=0.1)
+    >>> opt.start(model, np.zeros(2), None)
+    >>> opt.step(model, np.zeros(2), None)[0]   # first step: lr · sign(-g)
+    array([ 0.1, -0.1])
+    """
+
+    def __init__(self, lr: Any, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, batch_size: int | None = None,
+                 orthogonal: bool = False):
+        self.lr = check_learning_rate(lr)
+        self.orthogonal = bool(orthogonal)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}.")
+        self.betas = (check_scalar(betas[0], "betas[0]", low=0.0, high=1.0, include_high=False),
+                      check_scalar(betas[1], "betas[1]", low=0.0, high=1.0, include_high=False))
+        self.eps = check_scalar(eps, "eps", low=0.0, include_low=False)
+        self.weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
+        self.batch_size = check_scalar(batch_size, "batch_size", kind=int, low=1,
+                                       allow_none=True)
+
+    def start(self, model, w, rng):
+        super().start(model, w, rng)
+        self._m = self._s = None
+
+    def step(self, model, w, rng):
+        xp, _ = nsp.namespace_of(w)
+        g = self._gradient(model, w, rng)
+        if self.orthogonal:
+            g = nsp.concat(xp, [PerpGrad._step(xp, g[a:b], w[a:b], 1.0)
+                                for a, b in param_blocks(model)])
+        lr = self._rate()
+        t = self._t  # 1 at the first step
+        b1, b2 = self.betas
+        m = getattr(self, "_m", None)
+        s = getattr(self, "_s", None)
+        m = (1 - b1) * g if m is None else b1 * m + (1 - b1) * g
+        s = (1 - b2) * g * g if s is None else b2 * s + (1 - b2) * g * g
+        self._m, self._s = m, s
+        m_hat = m / (1 - b1**t)
+        s_hat = s / (1 - b2**t)
+        update = m_hat / (xp.sqrt(s_hat) + self.eps)
+        if self.weight_decay:
+            update = update + self.weight_decay * w
+        return w - lr * update, lr
+
+
+def _check_batches(optimizer, model, batch_size: int) -> None:
+    if not getattr(model, "supports_batches", False):
+        raise TypeError(f"{type(optimizer).__name__} needs a model that supports "
+                        f"mini-batches; {type(model).__name__} does not.")
+    if batch_size > model.n_samples:
+        raise ValueError(f"batch_size={batch_size} exceeds the model's "
+                         f"n_samples={model.n_samples}.")

@@ -34,7 +34,10 @@ __all__ = [
     "detect_edge_of_stability",
 ]
 
-_TRACKABLE = ("loss", "sharpness", "trace", "ntk", "param_norm", "step_size")
+_TRACKABLE = ("loss", "sharpness", "trace", "ntk", "param_norm", "step_size",
+              "collapse_fraction", "softmax_radius")
+#: Recorded (every record) when ``eval_data`` is given.
+_EVAL = ("eval_loss", "eval_accuracy")
 
 
 # ---- detectors --------------------------------------------------------------------------
@@ -169,8 +172,9 @@ class Trajectory(SolverResult):
     """The record of a :func:`train` run (a :class:`~numlearn.SolverResult`).
 
     Fields: ``steps`` (the step index of each record), one array per tracked quantity
-    (``loss``, ``sharpness``, ``trace``, ``ntk``, ``param_norm``, ``step_size``; NaN where
-    not recorded), ``w`` (the last parameters), ``lr`` (the optimizer's ``lr``),
+    (``loss``, ``sharpness``, ``trace``, ``ntk``, ``param_norm``, ``step_size``,
+    ``collapse_fraction``, ``softmax_radius``; NaN where not recorded), ``eval_loss`` and
+    ``eval_accuracy`` (with ``eval_data``; NaN otherwise), ``w`` (the last parameters), ``lr`` (the optimizer's ``lr``),
     ``n_hvp`` (Hessian-vector products spent on sharpness tracking) and
     ``hvps_per_record`` (their split over the records), ``diverged``,
     ``divergence_step``, and ``n_iter`` / ``converged`` / ``status`` / ``message``
@@ -196,6 +200,29 @@ class Trajectory(SolverResult):
                                         min_fraction=min_fraction)
 
 
+def _logit_measures(model, w, xp, track) -> dict:
+    """Softmax-collapse fraction and softmax radius along ``-∇L`` at ``w``."""
+    from numlearn.dynamics._tools import softmax_collapse_fraction, softmax_radius
+
+    out = {}
+    z = np.asarray(nsp.host(model.predict(w)))
+    if z.ndim == 1:  # binary: logit gaps against a zero reference class
+        z = np.stack([z, np.zeros_like(z)], axis=1)
+    if "collapse_fraction" in track:
+        out["collapse_fraction"] = softmax_collapse_fraction(z)
+    if "softmax_radius" in track:
+        g = model.grad(w)
+        gnorm = nsp.norm(xp, g)
+        if gnorm == 0.0:
+            out["softmax_radius"] = math.inf
+        else:
+            a = np.asarray(nsp.host(model.jvp(w, -g / gnorm)))
+            if a.ndim == 1:
+                a = np.stack([a, np.zeros_like(a)], axis=1)
+            out["softmax_radius"] = softmax_radius(a, z)
+    return out
+
+
 @suggest_keywords
 def train(
     model: Any,
@@ -212,6 +239,7 @@ def train(
     divergence_threshold: float = 1e8,
     callback: Callable[[SolverResult], Any] | None = None,
     verbose: int = 0,
+    eval_data: Any = None,
 ) -> Trajectory:
     """Run ``optimizer`` on ``model`` from ``w0`` for ``n_steps`` steps and record it.
 
@@ -231,6 +259,16 @@ def train(
         (:func:`~numlearn.dynamics.ntk_eigenvalue`, warm-started).
     ``param_norm``, ``step_size``
         ``‖w‖`` and the effective step size of the step taken from that point.
+    ``collapse_fraction``
+        :func:`~numlearn.dynamics.softmax_collapse_fraction` of the training logits
+        (models whose outputs are logits): the samples whose softmax is an exact one-hot
+        in the logits' precision (softmax collapse, Prieto et al.).
+    ``softmax_radius``
+        :func:`~numlearn.dynamics.softmax_radius` along ``-∇L``: the step length beyond
+        which the softmax's Taylor series stops converging (Ghosts of Softmax).
+
+    With ``eval_data=(X, y)`` the held-out ``eval_loss`` and ``eval_accuracy``
+    (:meth:`Model.evaluate`) are recorded at every record too.
 
     The run stops early when the iterates or the loss become non-finite or the loss
     exceeds ``divergence_threshold`` times its initial value.
@@ -251,7 +289,8 @@ def train(
         Number of optimizer steps.
     track : sequence of str, default=("loss", "sharpness")
         Quantities to record, among ``"loss", "sharpness", "trace", "ntk",
-        "param_norm", "step_size"`` (the loss is always recorded).
+        "param_norm", "step_size", "collapse_fraction", "softmax_radius"`` (the loss is
+        always recorded).
     every : int, default=1
         Record every ``every`` steps.
     random_state : None, int or Generator
@@ -270,8 +309,11 @@ def train(
     callback : callable, optional
         Called at every record with a :class:`~numlearn.SolverResult` holding ``step``,
         ``w`` and the recorded values; raising :class:`StopIteration` stops the run.
-    verbose : int, default=0
+    verbose : int or bool, default=0
         0 silent, 1 a line every few seconds, 2 a line every record (the loss).
+    eval_data : (X, y), optional
+        Held-out data: ``eval_loss`` and ``eval_accuracy`` (NaN for regression models)
+        are recorded with the model's :meth:`~Model.evaluate`.
 
     Returns
     -------
@@ -311,6 +353,21 @@ def train(
     trace_samples = check_scalar(trace_samples, "trace_samples", kind=int, low=3)
     divergence_threshold = check_scalar(divergence_threshold, "divergence_threshold", low=1.0)
     callback = check_callable(callback, "callback", allow_none=True)
+    if eval_data is not None:
+        if not (isinstance(eval_data, (tuple, list)) and len(eval_data) == 2):
+            raise TypeError("eval_data must be a pair (X, y) of held-out inputs and targets.")
+        if not callable(getattr(model, "evaluate", None)):
+            raise TypeError(f"eval_data needs a model with evaluate(w, X, y); "
+                            f"{type(model).__name__} has none.")
+        eval_X, eval_y = eval_data
+        try:
+            model.evaluate(w, eval_X, eval_y)  # validates shapes once, before the run
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"eval_data does not fit the model: {exc}") from None
+    if ("collapse_fraction" in track or "softmax_radius" in track) and not callable(
+            getattr(model, "predict", None)):
+        raise TypeError(f"tracking collapse_fraction or softmax_radius needs a model with "
+                        f"predict; {type(model).__name__} has none.")
     rng = check_random_state(random_state)
     mon = Monitor("train", verbose=verbose, callback=callback, measure="loss",
                   max_iter=n_steps)
@@ -319,7 +376,7 @@ def train(
 
     p = model.n_params
     scale = _output_scale(model) if "ntk" in track else None
-    records: dict[str, list[float]] = {name: [] for name in _TRACKABLE}
+    records: dict[str, list[float]] = {name: [] for name in _TRACKABLE + _EVAL}
     steps: list[int] = []
     state = {"v_sharp": None, "v_ntk": None, "n_hvp": 0}
     loss0 = None
@@ -336,7 +393,7 @@ def train(
             abs(loss0), np.finfo(float).tiny)
         steps.append(t)
         records["loss"].append(loss)
-        values = {name: math.nan for name in _TRACKABLE if name != "loss"}
+        values = {name: math.nan for name in _TRACKABLE + _EVAL if name != "loss"}
         if not bad:
             if "sharpness" in track:
                 vals, vecs, n_mv, _ = _top_eigenpairs(
@@ -357,6 +414,11 @@ def train(
                     warn=False, model=model)
                 state["v_ntk"] = nsp.copy(xp, vecs[:, -1])
                 values["ntk"] = float(vals[-1])
+            if "collapse_fraction" in track or "softmax_radius" in track:
+                values.update(_logit_measures(model, w, xp, track))
+            if eval_data is not None:
+                values["eval_loss"], values["eval_accuracy"] = model.evaluate(w, eval_X,
+                                                                              eval_y)
         if "param_norm" in track:
             values["param_norm"] = nsp.norm(xp, w)
         if "step_size" in track:
@@ -378,8 +440,9 @@ def train(
             pending = len(steps) - 1
             if callback is not None:
                 info = SolverResult(step=t, w=nsp.copy(xp, w),
-                                    **{k: records[k][-1] for k in _TRACKABLE if k in track
-                                       or k == "loss"})
+                                    **{k: records[k][-1] for k in _TRACKABLE + _EVAL
+                                       if k in track or k == "loss"
+                                       or (k in _EVAL and eval_data is not None)})
                 if mon.notify(info):
                     status = Status.CALLBACK_STOP
                     break
@@ -401,9 +464,9 @@ def train(
         status,
         n_iter=t,
         steps=np.asarray(steps, dtype=np.int64),
-        **{name: np.asarray(records[name], dtype=np.float64) for name in _TRACKABLE},
+        **{name: np.asarray(records[name], dtype=np.float64) for name in _TRACKABLE + _EVAL},
         w=w,
-        lr=getattr(optimizer, "lr", None),
+        lr=None if callable(getattr(optimizer, "lr", None)) else getattr(optimizer, "lr", None),
         n_hvp=state["n_hvp"],
         hvps_per_record=np.asarray(hvps, dtype=np.int64),
         diverged=status is Status.DIVERGED,

@@ -12,6 +12,7 @@ Randomized sketching
 """
 
 from numlearn.linalg.cg import cg
+from numlearn.linalg.density import spectral_density
 from numlearn.linalg.lanczos import lanczos_eigsh
 from numlearn.linalg.sketch import SketchOperator, sketch_operator
 from numlearn.linalg.sketch_and_project import sketch_and_project
@@ -22,6 +23,7 @@ __all__ = [
     "cg",
     "lanczos_eigsh",
     "hutchinson_trace",
+    "spectral_density",
     "SketchOperator",
     "sketch_operator",
     "sketch_and_project",
