@@ -97,13 +97,14 @@ def _check_matrix(A: Any, finite: bool = True) -> sp.csr_matrix:
 
 
 def _check_common(A, b, x0, omega, rtol, atol, finite_A=True):
+    """Validate the NumPy path's inputs (the namespace is NumPy's: see _other_namespace)."""
     A = _check_matrix(A, finite_A)
     n = A.shape[0]
-    b = np.asarray(check_vector(b, "b", n), dtype=np.float64)
+    b = np.asarray(check_vector(b, "b", n, xp=np), dtype=np.float64)
     if x0 is None:
         x = np.zeros(n)
     else:
-        x = np.array(check_vector(x0, "x0", n), dtype=np.float64, copy=True)
+        x = np.array(check_vector(x0, "x0", n, xp=np), dtype=np.float64, copy=True)
     omega = check_scalar(omega, "omega", low=0.0, high=2.0, include_low=False, include_high=False)
     rtol = check_scalar(rtol, "rtol", low=0.0)
     atol = check_scalar(atol, "atol", low=0.0)
