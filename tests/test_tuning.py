@@ -8,11 +8,13 @@ import pytest
 from scipy.optimize import brentq
 from sklearn.exceptions import ConvergenceWarning
 
+from numlearn import SolverResult, Status
 from numlearn.datasets import poisson_2d, shifted_laplacian_sequence
 from numlearn.linalg import sor, ssor_cg
 from numlearn.tuning import (
     ChebCB,
     OmegaTuner,
+    ParameterTuner,
     TsallisINF,
     default_omegas,
     omega_baselines,
@@ -480,3 +482,104 @@ def test_tuner_on_array_api_inputs_learns_from_the_gpu_path(solver):
         again = direct(A, b, tuner.omegas_[-1])
         assert tuner.costs_[-1] == again.n_iter
     assert len(tuner.costs_) == 12
+
+
+# ---------------------------------------------------------------- ParameterTuner
+
+
+def _counting_solver(calls):
+    """A solver whose cost depends on the value it gets: n_iter = 10 + (value - 3)^2."""
+
+    def solver(A, b, *, degree, scale=1.0):
+        calls.append((degree, scale))
+        return SolverResult(n_iter=int(10 + (degree - 3) ** 2), converged=True,
+                            status=Status.SUCCESS, message="", x=b * scale)
+
+    return solver
+
+
+def test_parameter_tuner_passes_the_value_and_learns_its_cost():
+    calls = []
+    tuner = ParameterTuner(_counting_solver(calls), "degree", [0, 1, 2, 3, 4, 6],
+                           random_state=0, scale=2.0)
+    for _ in range(300):
+        res = tuner.solve(None, np.ones(3))
+        assert res.degree == calls[-1][0] == tuner.values_[-1]
+        assert res.n_iter == tuner.costs_[-1] == 10 + (res.degree - 3) ** 2
+        assert calls[-1][1] == 2.0 and res.arm == [0, 1, 2, 3, 4, 6].index(res.degree)
+    assert tuner.learner_.n_rounds_ == 300 and len(tuner.history_) == 300
+    assert tuner.history_[7]["value"] == tuner.values_[7]
+    # it learned: the last 100 rounds play the best value 3 most of the time
+    assert np.mean(np.array(tuner.values_[-100:]) == 3) > 0.7
+    # smoothing on a numeric grid: a play informs the neighbours within 0.158 of the span
+    assert tuner.learner_.smoothing_radius == pytest.approx(0.15 / 0.95)
+
+
+def test_parameter_tuner_string_grid_user_cost_and_contexts():
+    def solver(x, *, method):
+        return {"method": method, "seconds": {"a": 3.0, "b": 1.0, "c": 2.0}[method] * x}
+
+    tuner = ParameterTuner(solver, "method", ["a", "b", "c"], random_state=1,
+                           cost=lambda r: r["seconds"])
+    for _ in range(200):
+        out = tuner.solve(2.0)
+        assert isinstance(out, dict) and out["method"] == tuner.values_[-1]
+        assert tuner.costs_[-1] == 2.0 * {"a": 3.0, "b": 1.0, "c": 2.0}[out["method"]]
+    assert tuner.learner_.smoothing_radius == 0.0  # categories: no neighbours
+    assert np.mean(np.array(tuner.values_[-50:]) == "b") > 0.7
+    # a contextual learner over categories: the best method switches at context 0.5
+    tuner = ParameterTuner(lambda c, *, method: {"cost": 1.0 + ((c < 0.5) == (method == "x"))},
+                           "method", ["x", "y"], learner="chebcb", context_range=(0, 1),
+                           cost=lambda r: r["cost"], random_state=0,
+                           learner_options={"degree": 2})
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        c = rng.uniform()
+        tuner.solve(c, context=c)
+    assert tuner.learner_.arm_degree is None
+    late = tuner.history_[-100:]
+    assert np.mean([(h["context"] < 0.5) == (h["value"] == "y") for h in late]) > 0.8
+
+
+def test_parameter_tuner_bad_input():
+    solver = _counting_solver([])
+    with pytest.raises(ValueError, match="at least two distinct"):
+        ParameterTuner(solver, "degree", [3])
+    with pytest.raises(ValueError, match="distinct; repeated: 2"):
+        ParameterTuner(solver, "degree", [1, 2, 2])
+    with pytest.raises(ValueError, match="distinct; repeated: 'a'"):
+        ParameterTuner(solver, "degree", ["a", "b", "a"])
+    with pytest.raises(TypeError, match="all numbers or all strings"):
+        ParameterTuner(solver, "degree", [1, "b"])
+    with pytest.raises(TypeError, match="values must be a sequence"):
+        ParameterTuner(solver, "degree", 3)
+    with pytest.raises(TypeError, match="solver must be callable"):
+        ParameterTuner("cg", "degree", [1, 2])
+    with pytest.raises(TypeError, match="parameter must be a keyword"):
+        ParameterTuner(solver, 3, [1, 2])
+    with pytest.raises(TypeError, match="cost must be callable"):
+        ParameterTuner(solver, "degree", [1, 2], cost=3)
+    with pytest.raises(ValueError, match="context_range"):
+        ParameterTuner(solver, "degree", [1, 2], learner="chebcb")
+    with pytest.raises(TypeError, match="returned no cost.*pass cost="):
+        ParameterTuner(lambda *, degree: (degree, 5), "degree", [1, 2]).solve()
+    with pytest.raises(ValueError, match="cost\\(result\\)"):
+        ParameterTuner(lambda *, degree: -1.0, "degree", [1, 2], cost=float).solve()
+    tuner = ParameterTuner(solver, "degree", [1, 2], learner="chebcb", context_range=(0, 1))
+    with pytest.raises(ValueError, match="contextual: pass solve"):
+        tuner.solve(None, np.ones(2))
+    with pytest.raises(TypeError, match="context"):
+        tuner.solve(None, np.ones(2), context=[0.1, 0.2])
+    # OmegaTuner keeps its own grid rules: one ω is allowed, duplicates and ω ∉ (0, 2) not
+    assert OmegaTuner(omegas=[1.5])._omegas.tolist() == [1.5]
+    with pytest.raises(ValueError, match="omegas must be distinct"):
+        OmegaTuner(omegas=[1.2, 1.2])
+
+
+def test_omega_tuner_is_a_parameter_tuner():
+    tuner = OmegaTuner(omegas=[1.0, 1.5], random_state=0)
+    assert isinstance(tuner, ParameterTuner) and tuner.parameter == "omega"
+    res = tuner.solve(poisson_2d(6), np.ones(36))
+    assert set(tuner.history_[0]) == {"omega", "arm", "cost", "converged", "context",
+                                      "seconds"}
+    assert tuner.omegas_ == tuner.values_ == [res.omega]
