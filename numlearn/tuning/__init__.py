@@ -10,7 +10,7 @@ any one parameter of any solver (a polynomial degree, a block size) the same way
 
 from numlearn.tuning._chebcb import ChebCB
 from numlearn.tuning._omega import OmegaTuner, default_omegas, omega_baselines
-from numlearn.tuning._parameter import ParameterTuner
+from numlearn.tuning._parameter import ParameterTuner, parameter_baselines
 from numlearn.tuning._tsallis import TsallisINF, tsallis_weights
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "tsallis_weights",
     "ChebCB",
     "ParameterTuner",
+    "parameter_baselines",
     "OmegaTuner",
     "omega_baselines",
     "default_omegas",

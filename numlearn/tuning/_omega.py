@@ -12,7 +12,12 @@ from sklearn.exceptions import ConvergenceWarning
 from numlearn._result import SolverResult
 from numlearn._validation import check_array, check_option
 from numlearn.linalg import sor, ssor_cg
-from numlearn.tuning._parameter import TSALLIS_DEFAULTS, ParameterTuner, unpack_system
+from numlearn.tuning._parameter import (
+    TSALLIS_DEFAULTS,
+    ParameterTuner,
+    _baselines,
+    unpack_system,
+)
 
 __all__ = ["OmegaTuner", "omega_baselines", "default_omegas"]
 
@@ -227,27 +232,16 @@ def omega_baselines(
         for system in systems:
             A, b, _, x0 = _unpack(system)
             results = [solve(A, b, omega=float(w), x0=x0, **solver_options) for w in omegas]
-            rows.append([r.n_iter for r in results])
+            rows.append([int(r.n_iter) for r in results])
             conv.append([bool(r.converged) for r in results])
-    if not rows:
-        raise ValueError("systems is empty.")
-    costs = np.array(rows, dtype=np.int64)
-    converged = np.array(conv, dtype=bool)
-    if not converged.all():
-        warnings.warn(
-            f"{(~converged).sum()} of {converged.size} solves did not converge; their cost "
-            "counts as the iterations spent.", ConvergenceWarning, stacklevel=2,
-        )
-    fixed_totals = costs.sum(axis=0)
-    best = int(np.argmin(fixed_totals))
-    result = SolverResult(
-        costs=costs,
-        converged=converged,
+    base = _baselines(rows, conv, [float(w) for w in omegas])
+    return SolverResult(
+        costs=base.costs.astype(np.int64),
+        converged=base.converged,
         omegas=omegas,
-        fixed_totals=fixed_totals,
-        best_fixed_omega=float(omegas[best]),
-        best_fixed_total=int(fixed_totals[best]),
-        instance_optimal_omegas=omegas[np.argmin(costs, axis=1)],
-        instance_optimal_total=int(costs.min(axis=1).sum()),
+        fixed_totals=base.fixed_totals,
+        best_fixed_omega=base.best_fixed_value,
+        best_fixed_total=int(base.best_fixed_total),
+        instance_optimal_omegas=omegas[np.argmin(base.costs, axis=1)],
+        instance_optimal_total=int(base.instance_optimal_total),
     )
-    return result

@@ -21,7 +21,7 @@ from numlearn._validation import (
 from numlearn.tuning._chebcb import ChebCB
 from numlearn.tuning._tsallis import TsallisINF
 
-__all__ = ["ParameterTuner", "check_context_range", "unpack_system"]
+__all__ = ["ParameterTuner", "parameter_baselines", "unpack_system"]
 
 _LEARNERS = ("tsallis-inf", "chebcb")
 
@@ -43,31 +43,6 @@ def unpack_system(system: Any) -> tuple[Any, Any, Any, Any]:
             f"{len(items)} items."
         )
     return (*items, None, None)[:4]
-
-
-def check_context_range(context_range: Any) -> np.ndarray:
-    """``context_range`` as an array of shape ``(d, 2)`` of finite ``low < high`` rows.
-
-    A pair ``(low, high)`` is a scalar context (``d = 1``, the returned array has one row);
-    a sequence of ``d`` pairs is a vector context of ``d`` numbers.
-    """
-    try:
-        bounds = np.asarray(context_range, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"context_range must be a pair (low, high) or a sequence of such pairs, got "
-            f"{context_range!r}."
-        ) from None
-    if bounds.ndim == 1:
-        bounds = bounds[None, :]
-    if bounds.ndim != 2 or bounds.shape[1] != 2 or bounds.shape[0] == 0:
-        raise ValueError(
-            f"context_range must be a pair (low, high) or a sequence of such pairs, got "
-            f"shape {np.shape(context_range)}."
-        )
-    if not (np.all(np.isfinite(bounds)) and np.all(bounds[:, 0] < bounds[:, 1])):
-        raise ValueError(f"context_range must be finite with low < high, got {bounds.tolist()}.")
-    return bounds
 
 
 class ParameterTuner:
@@ -336,3 +311,86 @@ class ParameterTuner:
                                       **kwargs))
         return results
 
+
+
+def parameter_baselines(
+    systems: Iterable[Any],
+    solver: Callable[..., Any],
+    parameter: str,
+    values: Any,
+    *,
+    cost: Callable[[Any], float] | None = None,
+    **solver_options: Any,
+) -> SolverResult:
+    """Grid-search baselines for a tuner: every linear system solved with every value.
+
+    The table a :class:`ParameterTuner` is judged against, and the cost table to try
+    learners on offline (one solve per system and value, computed once).
+
+    Parameters
+    ----------
+    systems : iterable
+        The sequence (items with ``A``, ``b``, optional ``x0``, or tuples ``(A, b, ...)``;
+        ``x0`` is passed only when not None).
+    solver, parameter, values, cost
+        As in :class:`ParameterTuner` (``values``: at least two distinct).
+    **solver_options
+        Passed to the solver.
+
+    Returns
+    -------
+    SolverResult
+        ``costs`` (n_systems × n_values), ``converged`` (same shape; True where the result
+        does not say), ``values``, ``fixed_totals`` (total cost of each fixed value),
+        ``best_fixed_value`` and ``best_fixed_total`` (best fixed value in hindsight),
+        ``instance_optimal_values`` and ``instance_optimal_total`` (best value per
+        system). A :class:`~sklearn.exceptions.ConvergenceWarning` summarizes solves that
+        did not converge (their cost counts as what they spent).
+
+    Examples
+    --------
+    >>> from numlearn.datasets import shifted_laplacian_sequence
+    >>> from numlearn.linalg import sor
+    >>> from numlearn.tuning import parameter_baselines
+    >>> seq = shifted_laplacian_sequence(n_systems=20, offset="low", random_state=0)
+    >>> base = parameter_baselines(seq, sor, "omega", [1.0, 1.5, 1.7])
+    >>> base.costs.shape, base.best_fixed_value
+    ((20, 3), 1.7)
+    """
+    tuner = ParameterTuner(solver, parameter, values, cost=cost)  # the checks, once
+    values = tuner._values
+    rows, conv = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for system in systems:
+            A, b, _, x0 = unpack_system(system)
+            kwargs = {} if x0 is None else {"x0": x0}
+            results = [tuner._solve(A, b, **kwargs, **solver_options, **{parameter: v})
+                       for v in values]
+            rows.append([tuner._cost_of(r) for r in results])
+            conv.append([bool(getattr(r, "converged", True)) for r in results])
+    return _baselines(rows, conv, values)
+
+
+def _baselines(rows: list, conv: list, values: list) -> SolverResult:
+    if not rows:
+        raise ValueError("systems is empty.")
+    costs = np.array(rows)
+    converged = np.array(conv, dtype=bool)
+    if not converged.all():
+        warnings.warn(
+            f"{(~converged).sum()} of {converged.size} solves did not converge; their cost "
+            "counts as the iterations spent.", ConvergenceWarning, stacklevel=3,
+        )
+    fixed_totals = costs.sum(axis=0)
+    best = int(np.argmin(fixed_totals))
+    return SolverResult(
+        costs=costs,
+        converged=converged,
+        values=values,
+        fixed_totals=fixed_totals,
+        best_fixed_value=values[best],
+        best_fixed_total=fixed_totals[best].item(),
+        instance_optimal_values=[values[i] for i in np.argmin(costs, axis=1)],
+        instance_optimal_total=costs.min(axis=1).sum().item(),
+    )
