@@ -9,6 +9,7 @@ any one parameter of any solver (a polynomial degree, a block size) the same way
 """
 
 from numlearn.tuning._chebcb import ChebCB
+from numlearn.tuning._kernelcb import KernelCB
 from numlearn.tuning._omega import OmegaTuner, default_omegas, omega_baselines
 from numlearn.tuning._parameter import ParameterTuner, parameter_baselines
 from numlearn.tuning._tsallis import TsallisINF, tsallis_weights
@@ -17,6 +18,7 @@ __all__ = [
     "TsallisINF",
     "tsallis_weights",
     "ChebCB",
+    "KernelCB",
     "ParameterTuner",
     "parameter_baselines",
     "OmegaTuner",

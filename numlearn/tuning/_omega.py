@@ -76,9 +76,12 @@ class OmegaTuner(ParameterTuner):
         (``sor(symmetric=True)``) or :func:`~numlearn.linalg.ssor_cg`; or any callable
         ``solver(A, b, omega=..., x0=..., **solver_options)`` returning a result with
         ``n_iter``.
-    learner : {"tsallis-inf", "chebcb"} or learner object, default="tsallis-inf"
+    learner : {"tsallis-inf", "chebcb", "kernel-cb"} or learner object, \
+default="tsallis-inf"
         The online learner, or an object with ``select()`` / ``select(context)`` and
-        ``update(loss)`` over ``len(omegas)`` arms.
+        ``update(loss)`` over ``len(omegas)`` arms. ``"kernel-cb"``
+        (:class:`KernelCB`) also takes vector contexts (``context_range`` a sequence of
+        pairs).
     omegas : array-like of shape (n_arms,), optional
         The grid of candidate ω in (0, 2). Default: 20 points on ``[1, 1.95]``.
     random_state : int, numpy.random.Generator or None

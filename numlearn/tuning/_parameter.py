@@ -19,11 +19,12 @@ from numlearn._validation import (
     check_scalar,
 )
 from numlearn.tuning._chebcb import ChebCB
+from numlearn.tuning._kernelcb import KernelCB
 from numlearn.tuning._tsallis import TsallisINF
 
 __all__ = ["ParameterTuner", "parameter_baselines", "unpack_system"]
 
-_LEARNERS = ("tsallis-inf", "chebcb")
+_LEARNERS = ("tsallis-inf", "chebcb", "kernel-cb")
 
 # Tsallis-INF with plays shared between neighbouring values (measured on the ω grid, see
 # OmegaTuner): the radius is 0.15 on the ω grid [1, 1.95], i.e. 0.15 / 0.95 of the span.
@@ -54,7 +55,7 @@ class ParameterTuner:
     ``"tsallis-inf"`` (:class:`TsallisINF`) sees only the costs and approaches the best
     fixed value in hindsight; ``"chebcb"`` (:class:`ChebCB`) also sees a scalar context per
     problem (a shift, a diffusion coefficient, a time) and approaches the best value *per
-    context*.
+    context*; ``"kernel-cb"`` (:class:`KernelCB`) does so for scalar or vector contexts.
 
     Parameters
     ----------
@@ -66,12 +67,16 @@ class ParameterTuner:
     values : sequence of numbers or of strings
         The grid: at least two distinct values. Numbers are placed on a line (learners
         share what they learn between neighbouring values); strings are categories.
-    learner : {"tsallis-inf", "chebcb"} or learner object, default="tsallis-inf"
+    learner : {"tsallis-inf", "chebcb", "kernel-cb"} or learner object, \
+default="tsallis-inf"
         The online learner, or an object with ``select()`` (``select(context)`` if it has
         a true ``contextual`` attribute) and ``update(loss)`` over ``len(values)`` arms.
-    context_range : (float, float), optional
-        Range of the scalar contexts; required by ``"chebcb"``. Contexts outside it are
-        clipped to it (the learner's features are defined on it).
+        ``"kernel-cb"`` (:class:`KernelCB`) is contextual too, and takes vector contexts.
+    context_range : (float, float) or sequence of such pairs, optional
+        Range of the contexts; required by the contextual learners. A sequence of ``d``
+        pairs (``"kernel-cb"`` only) means contexts of ``d`` numbers. Contexts outside the
+        range are clipped to it (the learners' features are defined on it); contexts of
+        the wrong length raise ``ValueError``.
     cost : callable, optional
         ``cost(result) -> float ≥ 0``: what a solve costs (e.g. seconds, matvecs).
         Default: ``result.n_iter``.
@@ -218,7 +223,13 @@ class ParameterTuner:
                 options.setdefault(key, value)
             return TsallisINF(n_arms, random_state=rng, **options)
         if self.context_range is None:
-            raise ValueError("learner='chebcb' needs context_range=(low, high).")
+            raise ValueError(f"learner={name!r} needs context_range=(low, high).")
+        if name == "kernel-cb":
+            if positions is not None:
+                options.setdefault("arm_positions", positions)
+            else:
+                options.setdefault("arm_radius", 0.0)
+            return KernelCB(n_arms, self.context_range, random_state=rng, **options)
         if positions is None:
             options.setdefault("arm_degree", None)  # categories: no sharing along a line
         else:
@@ -243,6 +254,8 @@ class ParameterTuner:
     def _check_context(self, context: Any) -> Any:
         if context is None:
             raise ValueError("this learner is contextual: pass solve(..., context=c).")
+        if isinstance(self.learner_, KernelCB):
+            return context  # scalar or vector: KernelCB checks its length
         return check_scalar(context, "context")
 
     def _cost_of(self, result: Any) -> float:
