@@ -354,7 +354,8 @@ def parameter_baselines(
     -------
     SolverResult
         ``costs`` (n_systems × n_values), ``converged`` (same shape; True where the result
-        does not say), ``values``, ``fixed_totals`` (total cost of each fixed value),
+        does not say), ``parameter_values`` (the grid; not ``values``, which is the
+        dictionary's method), ``fixed_totals`` (total cost of each fixed value),
         ``best_fixed_value`` and ``best_fixed_total`` (best fixed value in hindsight),
         ``instance_optimal_values`` and ``instance_optimal_total`` (best value per
         system). A :class:`~sklearn.exceptions.ConvergenceWarning` summarizes solves that
@@ -400,7 +401,7 @@ def _baselines(rows: list, conv: list, values: list) -> SolverResult:
     return SolverResult(
         costs=costs,
         converged=converged,
-        values=values,
+        parameter_values=values,
         fixed_totals=fixed_totals,
         best_fixed_value=values[best],
         best_fixed_total=fixed_totals[best].item(),
