@@ -159,8 +159,10 @@ class KernelCB:
             V = np.eye(K)
         self._arm_kernel = V  # V[i, a]: how much a play of arm a informs arm i
         d = self._bounds.shape[0]
-        degree = 5 if self.degree is None and d == 1 else 3 if self.degree is None else (
-            check_scalar(self.degree, "degree", kind=int, low=0))
+        if self.degree is None:  # as ChebCB for scalars; fewer features for vectors
+            degree = 5 if d == 1 else 3
+        else:
+            degree = check_scalar(self.degree, "degree", kind=int, low=0)
         self._degree = degree
         # total-degree Chebyshev products in the context, Chebyshev in the arm position
         self._exponents = [e for e in itertools.product(range(degree + 1), repeat=d)
