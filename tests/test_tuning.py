@@ -8,14 +8,18 @@ import pytest
 from scipy.optimize import brentq
 from sklearn.exceptions import ConvergenceWarning
 
+from numlearn import SolverResult, Status
 from numlearn.datasets import poisson_2d, shifted_laplacian_sequence
 from numlearn.linalg import sor, ssor_cg
 from numlearn.tuning import (
     ChebCB,
+    KernelCB,
     OmegaTuner,
+    ParameterTuner,
     TsallisINF,
     default_omegas,
     omega_baselines,
+    parameter_baselines,
     tsallis_weights,
 )
 
@@ -480,3 +484,288 @@ def test_tuner_on_array_api_inputs_learns_from_the_gpu_path(solver):
         again = direct(A, b, tuner.omegas_[-1])
         assert tuner.costs_[-1] == again.n_iter
     assert len(tuner.costs_) == 12
+
+
+# ---------------------------------------------------------------- ParameterTuner
+
+
+def _counting_solver(calls):
+    """A solver whose cost depends on the value it gets: n_iter = 10 + (value - 3)^2."""
+
+    def solver(A, b, *, degree, scale=1.0):
+        calls.append((degree, scale))
+        return SolverResult(n_iter=int(10 + (degree - 3) ** 2), converged=True,
+                            status=Status.SUCCESS, message="", x=b * scale)
+
+    return solver
+
+
+def test_parameter_tuner_passes_the_value_and_learns_its_cost():
+    calls = []
+    tuner = ParameterTuner(_counting_solver(calls), "degree", [0, 1, 2, 3, 4, 6],
+                           random_state=0, scale=2.0)
+    for _ in range(300):
+        res = tuner.solve(None, np.ones(3))
+        assert res.degree == calls[-1][0] == tuner.values_[-1]
+        assert res.n_iter == tuner.costs_[-1] == 10 + (res.degree - 3) ** 2
+        assert calls[-1][1] == 2.0 and res.arm == [0, 1, 2, 3, 4, 6].index(res.degree)
+    assert tuner.learner_.n_rounds_ == 300 and len(tuner.history_) == 300
+    assert tuner.history_[7]["value"] == tuner.values_[7]
+    # it learned: the last 100 rounds play the best value 3 most of the time
+    assert np.mean(np.array(tuner.values_[-100:]) == 3) > 0.7
+    # smoothing on a numeric grid: a play informs the neighbours within 0.158 of the span
+    assert tuner.learner_.smoothing_radius == pytest.approx(0.15 / 0.95)
+
+
+def test_parameter_tuner_string_grid_user_cost_and_contexts():
+    def solver(x, *, method):
+        return {"method": method, "seconds": {"a": 3.0, "b": 1.0, "c": 2.0}[method] * x}
+
+    tuner = ParameterTuner(solver, "method", ["a", "b", "c"], random_state=1,
+                           cost=lambda r: r["seconds"])
+    for _ in range(200):
+        out = tuner.solve(2.0)
+        assert isinstance(out, dict) and out["method"] == tuner.values_[-1]
+        assert tuner.costs_[-1] == 2.0 * {"a": 3.0, "b": 1.0, "c": 2.0}[out["method"]]
+    assert tuner.learner_.smoothing_radius == 0.0  # categories: no neighbours
+    assert np.mean(np.array(tuner.values_[-50:]) == "b") > 0.7
+    # a contextual learner over categories: the best method switches at context 0.5
+    tuner = ParameterTuner(lambda c, *, method: {"cost": 1.0 + ((c < 0.5) == (method == "x"))},
+                           "method", ["x", "y"], learner="chebcb", context_range=(0, 1),
+                           cost=lambda r: r["cost"], random_state=0,
+                           learner_options={"degree": 2})
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        c = rng.uniform()
+        tuner.solve(c, context=c)
+    assert tuner.learner_.arm_degree is None
+    late = tuner.history_[-100:]
+    assert np.mean([(h["context"] < 0.5) == (h["value"] == "y") for h in late]) > 0.8
+
+
+def test_parameter_tuner_bad_input():
+    solver = _counting_solver([])
+    with pytest.raises(ValueError, match="at least two distinct"):
+        ParameterTuner(solver, "degree", [3])
+    with pytest.raises(ValueError, match="distinct; repeated: 2"):
+        ParameterTuner(solver, "degree", [1, 2, 2])
+    with pytest.raises(ValueError, match="distinct; repeated: 'a'"):
+        ParameterTuner(solver, "degree", ["a", "b", "a"])
+    with pytest.raises(TypeError, match="all numbers or all strings"):
+        ParameterTuner(solver, "degree", [1, "b"])
+    with pytest.raises(TypeError, match="values must be a sequence"):
+        ParameterTuner(solver, "degree", 3)
+    with pytest.raises(TypeError, match="solver must be callable"):
+        ParameterTuner("cg", "degree", [1, 2])
+    with pytest.raises(TypeError, match="parameter must be a keyword"):
+        ParameterTuner(solver, 3, [1, 2])
+    with pytest.raises(TypeError, match="cost must be callable"):
+        ParameterTuner(solver, "degree", [1, 2], cost=3)
+    with pytest.raises(ValueError, match="context_range"):
+        ParameterTuner(solver, "degree", [1, 2], learner="chebcb")
+    with pytest.raises(TypeError, match="returned no cost.*pass cost="):
+        ParameterTuner(lambda *, degree: (degree, 5), "degree", [1, 2]).solve()
+    with pytest.raises(ValueError, match="cost\\(result\\)"):
+        ParameterTuner(lambda *, degree: -1.0, "degree", [1, 2], cost=float).solve()
+    tuner = ParameterTuner(solver, "degree", [1, 2], learner="chebcb", context_range=(0, 1))
+    with pytest.raises(ValueError, match="contextual: pass solve"):
+        tuner.solve(None, np.ones(2))
+    with pytest.raises(TypeError, match="context"):
+        tuner.solve(None, np.ones(2), context=[0.1, 0.2])
+    # OmegaTuner keeps its own grid rules: one ω is allowed, duplicates and ω ∉ (0, 2) not
+    assert OmegaTuner(omegas=[1.5])._omegas.tolist() == [1.5]
+    with pytest.raises(ValueError, match="omegas must be distinct"):
+        OmegaTuner(omegas=[1.2, 1.2])
+
+
+def test_omega_tuner_is_a_parameter_tuner():
+    tuner = OmegaTuner(omegas=[1.0, 1.5], random_state=0)
+    assert isinstance(tuner, ParameterTuner) and tuner.parameter == "omega"
+    res = tuner.solve(poisson_2d(6), np.ones(36))
+    assert set(tuner.history_[0]) == {"omega", "arm", "cost", "converged", "context",
+                                      "seconds"}
+    assert tuner.omegas_ == tuner.values_ == [res.omega]
+
+
+# ---------------------------------------------------------------- KernelCB, vector contexts
+
+
+def test_kernelcb_learns_a_jump_in_a_vector_context():
+    rng = np.random.default_rng(0)
+    bandit = KernelCB(3, [(0.0, 1.0), (-1.0, 1.0)], random_state=0)
+    for _ in range(400):  # arm 0 best for c0 < 0.5, arm 2 above; arm 1 never
+        c = np.array([rng.uniform(), rng.uniform(-1, 1)])
+        arm = bandit.select(c)
+        bandit.update([10.0 if c[0] < 0.5 else 20.0, 25.0, 20.0 if c[0] < 0.5 else 10.0][arm])
+    assert [int(np.argmin(bandit.predict(c))) for c in ([0.2, 0.5], [0.8, -0.5])] == [0, 2]
+    assert bandit.n_rounds_ == 400 and bandit.counts_[1] < 40
+    np.testing.assert_allclose(bandit.probabilities_.sum(), 1.0)
+    # outside the range: clipped, the same prediction as at the boundary
+    np.testing.assert_allclose(bandit.predict([5.0, 0.0]), bandit.predict([1.0, 0.0]))
+    again = KernelCB(3, [(0.0, 1.0), (-1.0, 1.0)], random_state=0)
+    assert again.select([0.3, 0.3]) == KernelCB(3, [(0.0, 1.0), (-1.0, 1.0)],
+                                                random_state=0).select([0.3, 0.3])
+
+
+def test_kernelcb_bad_input():
+    with pytest.raises(ValueError, match="context_range"):
+        KernelCB(3, (1.0, 0.0))
+    with pytest.raises(ValueError, match="context_range"):
+        KernelCB(3, [(0, 1, 2)])
+    with pytest.raises(ValueError, match="bandwidth"):
+        KernelCB(3, (0, 1), bandwidth=0.0)
+    bandit = KernelCB(3, [(0, 1), (0, 1)])
+    with pytest.raises(ValueError, match="context must have 2 numbers"):
+        bandit.select([0.5])
+    with pytest.raises(ValueError, match="context contains NaN"):
+        bandit.select([0.5, np.nan])
+    with pytest.raises(RuntimeError, match="update"):
+        bandit.update(1.0)
+
+
+def _vector_context_sequence(n_systems, seed=0):
+    """Anisotropic (24 x 4 grid) shifted Laplacians; context (log10 ε, shift)."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    Tx = sp.diags([-np.ones(23), 2 * np.ones(24), -np.ones(23)], [-1, 0, 1])
+    Ty = sp.diags([-np.ones(3), 2 * np.ones(4), -np.ones(3)], [-1, 0, 1])
+    X, Y = sp.kron(Tx, sp.identity(4)), sp.kron(sp.identity(24), Ty)
+    systems = []
+    for _ in range(n_systems):
+        log_eps, shift = rng.uniform(-2, 2), rng.uniform(0.0, 0.3)
+        A = (X + 10 ** log_eps * Y + shift * sp.identity(96)).tocsr()
+        systems.append((A, rng.standard_normal(96), (log_eps, shift)))
+    return systems
+
+
+def test_omega_tuner_with_vector_contexts():
+    systems = _vector_context_sequence(40)
+    tuner = OmegaTuner(learner="kernel-cb", context_range=[(-2, 2), (0, 0.3)], random_state=0)
+    results = tuner.solve_sequence(systems)
+    for (A, b, _), res in zip(systems, results):
+        assert res.n_iter == sor(A, b, res.omega).n_iter
+    assert tuner.history_[5]["context"] == systems[5][2]
+    with pytest.raises(ValueError, match="context must have 2 numbers"):
+        tuner.solve(systems[0][0], systems[0][1], context=0.5)
+
+
+@pytest.mark.slow
+def test_kernelcb_beats_best_fixed_omega_with_vector_contexts():
+    # cost table: 1000 systems x the 20 default ω (one solve each), then the learner
+    # replayed on it through OmegaTuner with a table-lookup solver (the cost of each
+    # chosen ω is that of a direct sor call, checked on the first systems)
+    systems = _vector_context_sequence(1000, seed=1)
+    base = omega_baselines(systems)
+    lookup = {id(A): t for t, (A, _, _) in enumerate(systems)}
+    omegas = list(default_omegas())
+
+    def table_solver(A, b, omega, x0=None):
+        n_iter = int(base.costs[lookup[id(A)], omegas.index(omega)])
+        return SolverResult(n_iter=n_iter, converged=True, status=Status.SUCCESS, message="")
+
+    tuner = OmegaTuner(solver=table_solver, learner="kernel-cb",
+                       context_range=[(-2, 2), (0, 0.3)], random_state=0)
+    tuner.solve_sequence(systems)
+    for t in range(5):
+        A, b, _ = systems[t]
+        assert tuner.costs_[t] == sor(A, b, tuner.omegas_[t]).n_iter
+    total = sum(tuner.costs_)
+    # measured (learner seeds 0, 1, 2): 0.906, 0.892, 0.899 of the best fixed ω and 1.224,
+    # 1.205, 1.215 of the instance-optimal total (the best fixed ω costs 1.351 times that):
+    # context pays, but the issue's 1.15 of instance-optimal is not reached here
+    assert total < 0.95 * base.best_fixed_total
+    assert total <= 1.25 * base.instance_optimal_total
+
+
+# ---------------------------------------------------------------- other parameters, 2000 systems
+
+
+def _small_shifted_laplacians(n_grid, n_systems, low, high, seed=0):
+    from numlearn.datasets._sequences import ShiftedLaplacianSequence, _truncated_normal_rhs
+
+    rng = np.random.default_rng(seed)
+    L = poisson_2d(n_grid)
+    shifts = rng.uniform(low, high, n_systems)
+    return ShiftedLaplacianSequence(L, shifts, _truncated_normal_rhs(rng, n_systems, L.shape[0]))
+
+
+def _replay_through_tuner(tuner_factory, base):
+    """Run a ParameterTuner over the systems' indices with a solver that looks up the cost
+    table (each entry is the cost of a direct call: checked by the callers)."""
+    values = list(base.parameter_values)
+
+    def table_solver(t, **kwargs):
+        (value,) = kwargs.values()
+        return SolverResult(n_iter=0, converged=True, status=Status.SUCCESS, message="",
+                            table_cost=base.costs[t, values.index(value)])
+
+    tuner = tuner_factory(table_solver)
+    for t in range(base.costs.shape[0]):
+        tuner.solve(t)
+    return tuner
+
+
+@pytest.mark.slow
+def test_parameter_tuner_learns_the_block_size_of_sketch_and_project():
+    from numlearn.linalg import sketch_and_project
+
+    seq = _small_shifted_laplacians(3, 500, 0.2, 4.0)
+    n, nnz = 9, seq.laplacian.nnz + 9
+    grid = [1, 2, 4, 8]
+
+    def solver(A, b, *, block_size, **options):
+        result = sketch_and_project(A, b, block_size=block_size, random_state=0, **options)
+        # cost model: flops of the sketched products and the small solve, plus a matvec
+        # of per-iteration overhead
+        result.flops = result.n_iter * (2 * block_size * nnz + 2 * block_size ** 2 * n
+                                        + block_size ** 3 / 3 + 2 * nnz)
+        return result
+
+    base = parameter_baselines(seq, solver, "block_size", grid, cost=lambda r: r.flops,
+                               rtol=1e-2)
+    tuner = ParameterTuner(solver, "block_size", grid, random_state=0,
+                           cost=lambda r: r.flops, rtol=1e-2)
+    for t in range(3):  # the tuner's cost is a direct call's, and the table's entry
+        res = tuner.solve(seq[t].A, seq[t].b)
+        assert res.flops == solver(seq[t].A, seq[t].b, block_size=res.block_size,
+                                   rtol=1e-2).flops
+        assert tuner.costs_[-1] == base.costs[t, grid.index(res.block_size)]
+    totals = [sum(_replay_through_tuner(
+        lambda s, seed=seed: ParameterTuner(s, "block_size", grid, random_state=seed,
+                                            cost=lambda r: r.table_cost), base).costs_)
+        for seed in range(3)]
+    # on 2000 systems of a 4 x 4 grid (rtol 1e-3) the note measured 1.002-1.035
+    assert max(totals) <= 1.10 * base.best_fixed_total
+    assert base.fixed_totals.max() > 1.15 * base.best_fixed_total  # the choice matters
+
+
+@pytest.mark.slow
+def test_parameter_tuner_learns_a_chebyshev_degree_for_cg():
+    from numlearn.linalg import cg
+    from numlearn.linalg.polynomial import chebyshev_preconditioner
+
+    seq = shifted_laplacian_sequence(n_systems=400, offset="high", random_state=0)
+    grid = [0, 1, 2, 4, 8]
+
+    def chebyshev_cg(A, b, *, degree, **options):
+        result = cg(A, b, M=chebyshev_preconditioner(A, degree), **options)
+        result.matvecs = result.n_iter * (degree + 1)
+        return result
+
+    def cost(r):  # matvecs, and CG's two inner products per iteration
+        return r.matvecs + 2 * r.n_iter
+
+    base = parameter_baselines(seq, chebyshev_cg, "degree", grid, cost=cost, rtol=1e-8)
+    tuner = ParameterTuner(chebyshev_cg, "degree", grid, random_state=0, cost=cost,
+                           rtol=1e-8)
+    for t in range(3):
+        res = tuner.solve(seq[t].A, seq[t].b)
+        assert res.converged and tuner.costs_[-1] == base.costs[t, grid.index(res.degree)]
+    totals = [sum(_replay_through_tuner(
+        lambda s, seed=seed: ParameterTuner(s, "degree", grid, random_state=seed,
+                                            cost=lambda r: r.table_cost), base).costs_)
+        for seed in range(3)]
+    # on 2000 systems (offsets "high" and "low") the note measured 1.005-1.009
+    assert max(totals) <= 1.10 * base.best_fixed_total
+    assert base.fixed_totals.max() > 1.2 * base.best_fixed_total

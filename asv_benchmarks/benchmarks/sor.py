@@ -99,6 +99,50 @@ class SORSweep:
     track_numlearn_bandwidth_GBps.unit = "GB/s"
 
 
+class SORPublicCall:
+    """``sor(A, b, 1.5, rtol=0, maxiter=k)`` as a user (or a multigrid smoother) calls it,
+    setup and validation included, against pyamg's ``sor(A, x, b, 1.5, iterations=k)`` on
+    a fresh ``x`` (pyamg's is a damped Gauss-Seidel sweep, so the iterates differ; the
+    work per sweep is the same). 2-D Poisson with 10^4 and 10^6 unknowns."""
+
+    params = [[100, 1000], [1, 3, 10, 100]]
+    param_names = ["n_grid", "sweeps"]
+    omega = 1.5
+    timeout = 300
+
+    def setup(self, n_grid, sweeps):
+        self.A = poisson_2d(n_grid)
+        self.b = np.random.default_rng(0).standard_normal(self.A.shape[0])
+        quiet(sor, self.A, self.b, self.omega, rtol=0, maxiter=1)  # compile
+
+    def _numlearn(self, sweeps):
+        return quiet(sor, self.A, self.b, self.omega, rtol=0, maxiter=sweeps)
+
+    def _pyamg(self, sweeps):
+        if pyamg_sor is None:
+            raise NotImplementedError("pyamg is not installed")
+        x = np.zeros_like(self.b)
+        pyamg_sor(self.A, x, self.b, self.omega, iterations=sweeps, sweep="forward")
+        return x
+
+    def time_numlearn_sor(self, n_grid, sweeps):
+        self._numlearn(sweeps)
+
+    def time_pyamg_sor(self, n_grid, sweeps):
+        self._pyamg(sweeps)
+
+    def track_numlearn_over_pyamg(self, n_grid, sweeps):
+        """Best of 5 each, timed back to back in one process."""
+        if pyamg_sor is None:
+            raise NotImplementedError("pyamg is not installed")
+        repeat = 5 if sweeps < 100 or n_grid < 1000 else 2
+        ours = _best_seconds(lambda: self._numlearn(sweeps), repeat)
+        theirs = _best_seconds(lambda: self._pyamg(sweeps), repeat)
+        return ours / theirs
+
+    track_numlearn_over_pyamg.unit = "ratio"
+
+
 class SORSolve:
     """A whole SOR solve at ω* on 2-D Poisson (n_grid = 64), ours vs a loop over pyamg's sor."""
 

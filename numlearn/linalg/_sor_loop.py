@@ -43,10 +43,7 @@ def sor_iterations(ops, x, c, rnorm0, *, rtol, atol, maxiter, check_every, symme
     * ``sweep(x, c, backward) -> x``: one forward (backward) sweep;
     * ``sweep_residual(x, c) -> (x_new, x_k, ‖b − A x_k‖)``: a forward sweep fused with the
       residual of the incoming ``x_k``, which it keeps (returned if ``x_k`` converged);
-    * ``rnorm(x, c) -> ‖b − A x‖``; ``view(x)``: what the callback receives;
-    * optionally ``iterate(x, c, threshold, divergence, maxiter, check_every, symmetric)
-      -> (x, k, ‖r_k‖ or nan, status)``: the whole loop in one call, used when nothing
-      needs Python between sweeps (no callback, history or progress output).
+    * ``rnorm(x, c) -> ‖b − A x‖``; ``view(x)``: what the callback receives.
 
     Returns ``(x, n_iter, status, residual norm of x, history or None)``.
     """
@@ -61,11 +58,6 @@ def sor_iterations(ops, x, c, rnorm0, *, rtol, atol, maxiter, check_every, symme
     k = 0
     rnorm = math.nan  # residual norm of the current x, when known
     status = Status.MAX_ITER
-    iterate = getattr(ops, "iterate", None)
-    if iterate is not None and callback is None and history is None and not progress.verbose:
-        x, k, rnorm, status = iterate(x, c, threshold, divergence, maxiter, check_every,
-                                      symmetric)
-        maxiter = k  # skip the Python loop below
     sweep, sweep_residual, view = ops.sweep, ops.sweep_residual, ops.view
     while k < maxiter:
         if k > 0 and k % check_every == 0:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -11,20 +10,16 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from numlearn._result import SolverResult
-from numlearn._validation import check_array, check_option, check_random_state
+from numlearn._validation import check_array, check_option
 from numlearn.linalg import sor, ssor_cg
-from numlearn.tuning._chebcb import ChebCB
-from numlearn.tuning._tsallis import TsallisINF
+from numlearn.tuning._parameter import (
+    TSALLIS_DEFAULTS,
+    ParameterTuner,
+    _baselines,
+    unpack_system,
+)
 
 __all__ = ["OmegaTuner", "omega_baselines", "default_omegas"]
-
-_LEARNERS = ("tsallis-inf", "chebcb")
-
-
-# OmegaTuner's Tsallis-INF: the arms are an ω grid, and iteration counts vary smoothly with ω,
-# so plays are shared between neighbouring ω (see TsallisINF for the measurements).
-_TSALLIS_DEFAULTS = {"estimator": "leader-baseline", "learning_rate": 8.0,
-                     "smoothing_radius": 0.15}
 
 
 def default_omegas() -> np.ndarray:
@@ -56,23 +51,15 @@ def _check_omegas(omegas: Any) -> np.ndarray:
             f"omegas must lie in the open interval (0, 2) where SOR can converge; got values "
             f"from {omegas.min()} to {omegas.max()}."
         )
+    if np.unique(omegas).shape[0] != omegas.shape[0]:
+        raise ValueError(f"omegas must be distinct; got {omegas.tolist()}.")
     return omegas
 
 
-def _unpack(system: Any) -> tuple[Any, Any, Any, Any]:
-    """``(A, b, context, x0)`` from a :class:`~numlearn.datasets.LinearSystem` or a tuple."""
-    if hasattr(system, "A") and hasattr(system, "b"):
-        return system.A, system.b, getattr(system, "context", None), getattr(system, "x0", None)
-    items = tuple(system)
-    if not 2 <= len(items) <= 4:
-        raise ValueError(
-            "each system must be (A, b), (A, b, context) or (A, b, context, x0); got "
-            f"{len(items)} items."
-        )
-    return (*items, None, None)[:4]
+_unpack = unpack_system
 
 
-class OmegaTuner:
+class OmegaTuner(ParameterTuner):
     """Pick SOR's ω for each system of a sequence with an online learner.
 
     For each call to :meth:`solve`, the learner chooses ω from the grid ``omegas``, the
@@ -89,9 +76,12 @@ class OmegaTuner:
         (``sor(symmetric=True)``) or :func:`~numlearn.linalg.ssor_cg`; or any callable
         ``solver(A, b, omega=..., x0=..., **solver_options)`` returning a result with
         ``n_iter``.
-    learner : {"tsallis-inf", "chebcb"} or learner object, default="tsallis-inf"
+    learner : {"tsallis-inf", "chebcb", "kernel-cb"} or learner object, \
+default="tsallis-inf"
         The online learner, or an object with ``select()`` / ``select(context)`` and
-        ``update(loss)`` over ``len(omegas)`` arms.
+        ``update(loss)`` over ``len(omegas)`` arms. ``"kernel-cb"``
+        (:class:`KernelCB`) also takes vector contexts (``context_range`` a sequence of
+        pairs).
     omegas : array-like of shape (n_arms,), optional
         The grid of candidate ω in (0, 2). Default: 20 points on ``[1, 1.95]``.
     random_state : int, numpy.random.Generator or None
@@ -108,6 +98,13 @@ class OmegaTuner:
         "smoothing_radius": 0}``) to 7–9%.
     **solver_options
         Passed to the solver on every call (e.g. ``rtol=1e-8, maxiter=10000``).
+
+    Notes
+    -----
+    A specialization of :class:`ParameterTuner` (parameter ``"omega"``, values
+    ``omegas``): it adds the named solvers, the paper's default grid, the check that every
+    ω lies in (0, 2) (a grid of one ω is allowed here, e.g. for a fixed-ω baseline), and
+    shares plays between ω closer than 0.15 in ω units.
 
     Attributes
     ----------
@@ -143,49 +140,25 @@ class OmegaTuner:
         learner_options: dict | None = None,
         **solver_options: Any,
     ):
-        self.solver = solver
-        self.learner = learner
         self.omegas = omegas
-        self.random_state = random_state
-        self.context_range = context_range
-        self.learner_options = learner_options
-        self.solver_options = solver_options
-        self.reset()
+        super().__init__(solver, "omega", omegas, learner=learner,
+                         context_range=context_range, random_state=random_state,
+                         learner_options=learner_options, **solver_options)
 
-    def _make_learner(self, n_arms: int) -> Any:
-        if not isinstance(self.learner, str):
-            for method in ("select", "update"):
-                if not callable(getattr(self.learner, method, None)):
-                    raise TypeError(
-                        f"learner must be one of {_LEARNERS} or an object with select() and "
-                        f"update(loss); {type(self.learner).__name__} has no {method}()."
-                    )
-            return self.learner
-        name = check_option(self.learner, "learner", _LEARNERS)
-        options = dict(self.learner_options or {})
-        rng = check_random_state(self.random_state)
-        if name == "tsallis-inf":
-            for key, value in _TSALLIS_DEFAULTS.items():
-                options.setdefault(key, value)
-            options.setdefault("arm_positions", self._omegas)
-            return TsallisINF(n_arms, random_state=rng, **options)
-        if self.context_range is None:
-            raise ValueError("learner='chebcb' needs context_range=(low, high).")
-        options.setdefault("arm_positions", self._omegas)
-        return ChebCB(n_arms, self.context_range, random_state=rng, **options)
+    def _check_solver(self) -> Callable[..., SolverResult]:
+        return _check_solver(self.solver)
 
-    def reset(self) -> OmegaTuner:
-        """Start learning afresh (a new learner, empty records)."""
-        self._solve = _check_solver(self.solver)
+    def _check_values(self) -> tuple[list, np.ndarray]:
         self._omegas = _check_omegas(self.omegas)
-        self.learner_ = self._make_learner(self._omegas.shape[0])
-        self._contextual = isinstance(self.learner_, ChebCB) or getattr(
-            self.learner_, "contextual", False
-        )
-        self.omegas_: list[float] = []
-        self.costs_: list[int] = []
-        self.history_: list[dict] = []
-        return self
+        return [float(w) for w in self._omegas], self._omegas
+
+    def _tsallis_defaults(self, positions: np.ndarray) -> dict:
+        return {**TSALLIS_DEFAULTS, "arm_positions": positions}
+
+    @property
+    def omegas_(self) -> list[float]:
+        """The ω chosen for each system solved so far."""
+        return self.values_
 
     def solve(self, A: Any, b: Any, *, context: float | None = None, x0: Any = None
               ) -> SolverResult:
@@ -195,28 +168,9 @@ class OmegaTuner:
         that hits ``maxiter`` still teaches the learner (its cost is ``maxiter``) and its
         :class:`~sklearn.exceptions.ConvergenceWarning` is passed on.
         """
-        if self._contextual:
-            if context is None:
-                raise ValueError("this learner is contextual: pass solve(..., context=c).")
-            arm = int(self.learner_.select(context))
-        else:
-            arm = int(self.learner_.select())
-        omega = float(self._omegas[arm])
-        start = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            result = self._solve(A, b, omega=omega, x0=x0, **self.solver_options)
-        seconds = time.perf_counter() - start
-        cost = int(result.n_iter)
-        self.learner_.update(cost)
-        self.omegas_.append(omega)
-        self.costs_.append(cost)
-        self.history_.append({
-            "omega": omega, "arm": arm, "cost": cost, "converged": bool(result.converged),
-            "context": context, "seconds": seconds,
-        })
-        for w in caught:
-            warnings.warn(w.message, w.category, stacklevel=2)
+        result, omega, arm = self._run((A, b), {"x0": x0}, context)
+        entry = self.history_[-1]  # as before the generalization: "omega", not "value"
+        self.history_[-1] = {"omega": entry.pop("value"), **entry}
         result.omega = omega
         result.arm = arm
         return result
@@ -281,27 +235,16 @@ def omega_baselines(
         for system in systems:
             A, b, _, x0 = _unpack(system)
             results = [solve(A, b, omega=float(w), x0=x0, **solver_options) for w in omegas]
-            rows.append([r.n_iter for r in results])
+            rows.append([int(r.n_iter) for r in results])
             conv.append([bool(r.converged) for r in results])
-    if not rows:
-        raise ValueError("systems is empty.")
-    costs = np.array(rows, dtype=np.int64)
-    converged = np.array(conv, dtype=bool)
-    if not converged.all():
-        warnings.warn(
-            f"{(~converged).sum()} of {converged.size} solves did not converge; their cost "
-            "counts as the iterations spent.", ConvergenceWarning, stacklevel=2,
-        )
-    fixed_totals = costs.sum(axis=0)
-    best = int(np.argmin(fixed_totals))
-    result = SolverResult(
-        costs=costs,
-        converged=converged,
+    base = _baselines(rows, conv, [float(w) for w in omegas])
+    return SolverResult(
+        costs=base.costs.astype(np.int64),
+        converged=base.converged,
         omegas=omegas,
-        fixed_totals=fixed_totals,
-        best_fixed_omega=float(omegas[best]),
-        best_fixed_total=int(fixed_totals[best]),
-        instance_optimal_omegas=omegas[np.argmin(costs, axis=1)],
-        instance_optimal_total=int(costs.min(axis=1).sum()),
+        fixed_totals=base.fixed_totals,
+        best_fixed_omega=base.best_fixed_value,
+        best_fixed_total=int(base.best_fixed_total),
+        instance_optimal_omegas=omegas[np.argmin(base.costs, axis=1)],
+        instance_optimal_total=int(base.instance_optimal_total),
     )
-    return result
