@@ -498,8 +498,14 @@ def solve(p: dict, progress: Progress) -> SolverResult:
     inner = _InnerSolver(p["sketch"], p["block_size"], opts, n + m, rng, xp)
     status, message = Status.MAX_ITER, None
 
+    stop_test = p.get("stop_test")
     while True:
-        if kkt <= p["tol"]:
+        if stop_test is not None:  # a front door's own stopping test (minimize_constrained)
+            verdict = stop_test(pt, kkt, n_iter, mu)
+            if verdict is not None:
+                status, message = verdict
+                break
+        elif kkt <= p["tol"]:
             status = Status.SUCCESS
             break
         if n_iter >= p["maxiter"]:
@@ -591,7 +597,7 @@ def solve(p: dict, progress: Progress) -> SolverResult:
         if not math.isfinite(kkt):
             status = Status.DIVERGED
             break
-        if p["callback"] is not None and kkt > p["tol"]:
+        if p["callback"] is not None and (stop_test is not None or kkt > p["tol"]):
             info = SolverResult(x=_copy(pt["x"], xp), v=_copy(pt["lam"], xp), fun=pt["f"],
                                 kkt_norm=kkt, nit=n_iter)
             try:
