@@ -37,6 +37,7 @@ MINIMIZE_CONSTRAINED_DEFAULT_OPTIONS = {
     **MINIMIZE_EQ_DEFAULT_OPTIONS,
     "infeasible_tol": 1e-7,
     "slack_multiplier0": 0.1,
+    "auto_direct_max": 5000,
 }
 
 _INFEASIBLE_MESSAGE = (
@@ -63,7 +64,7 @@ def minimize_constrained(
     hessp: Callable[..., Any] | None = None,
     constraints: Any = (),
     bounds: Any = None,
-    sketch: str = "gaussian",
+    sketch: str = "auto",
     block_size: int | None = None,
     tol: float = 1e-8,
     maxiter: int = 1000,
@@ -116,8 +117,10 @@ def minimize_constrained(
         ``hess(x, *args)`` (dense or sparse), finite differences of ``jac``, or a
         quasi-Newton strategy (``BFGS()``, ``SR1()``), which then approximates the
         Hessian of the Lagrangian of ``f`` and of the constraints without a callable
-        ``hess`` (as SLSQP does). None with no ``hessp`` means ``BFGS()`` (SciPy's
-        ``trust-constr`` default).
+        ``hess`` (as SLSQP does). None with no ``hessp`` means
+        ``BFGS(exception_strategy="damp_update")`` (Powell's damped update: the
+        Lagrangian's Hessian is often indefinite, where plain ``BFGS()``, which skips
+        such updates, can stall, e.g. on HS71).
     hessp : callable, optional
         ``hessp(x, p, *args)``, Hessian-vector products (used when ``hess`` is None;
         ``n`` products per iteration assemble the Hessian).
@@ -129,8 +132,13 @@ def minimize_constrained(
         quasi-Newton matrix when ``hess`` is a strategy).
     bounds : Bounds or sequence of (min, max), optional
         Bounds on the variables (None entries or ``±inf`` for no bound).
-    sketch : {"gaussian", "kaczmarz", "uniform", "countsketch", "sparse_sign", "direct"}
+    sketch : {"auto", "gaussian", "kaczmarz", "uniform", "countsketch", "sparse_sign", \
+"direct"}
         Inner solver of the KKT systems (see :func:`~numlearn.optimize.minimize_eq`).
+        ``"auto"`` (default) resolves to ``"direct"`` when the KKT system of the
+        reformulation has at most ``options["auto_direct_max"]`` (5000) rows, where an
+        exact (sparse) LU solve costs less than a sketch solve, and to ``"gaussian"``
+        above; the choice is ``result.sketch``.
     block_size : int, optional
         Columns of each sketch (see :func:`~numlearn.optimize.minimize_eq`).
     tol : float, optional
@@ -150,8 +158,11 @@ def minimize_constrained(
         forms, after each iteration; raising ``StopIteration`` stops the solver.
     options : dict, optional
         Algorithm constants: those of :data:`MINIMIZE_CONSTRAINED_DEFAULT_OPTIONS`
-        (:func:`~numlearn.optimize.minimize_eq`'s, and ``infeasible_tol``, 1e-7),
-        and ``maxiter``, ``tol``, ``sketch``, ... as in SciPy's ``options``.
+        (:func:`~numlearn.optimize.minimize_eq`'s, and ``infeasible_tol`` (1e-7),
+        ``slack_multiplier0`` (0.1: the slack multipliers start at ``−0.1``, so the
+        slacks have positive curvature from the first iteration) and
+        ``auto_direct_max`` (5000)), and ``maxiter``, ``tol``, ``sketch``, ... as in
+        SciPy's ``options``.
         Unknown keys raise a ``TypeError`` with the closest valid names.
     verbose : int, optional
         0 (default) silent; 1 a progress line every few seconds; 2 every iteration.
@@ -254,6 +265,10 @@ def minimize_constrained(
                                   np.full(problem.p, -opts.pop("slack_multiplier0"))])
     else:
         opts.pop("slack_multiplier0")
+    auto_max = check_scalar(opts.pop("auto_direct_max"), "options['auto_direct_max']",
+                            kind=int, low=0)
+    if isinstance(sketch, str) and sketch == "auto":
+        sketch = "direct" if problem.N + problem.mz <= auto_max else "gaussian"
     user_callback = _wrap_callback(callback, problem)
     engine_constraints = {"type": "eq", "fun": problem.cfun, "jac": problem.cjac,
                           "hess": problem.chess}
@@ -283,6 +298,7 @@ def minimize_constrained(
             engine_result["nit"] += nit0
             engine_result["n_iter"] += nit0
     result = _result(engine_result, problem, stop)
+    result["sketch"] = sketch
     warn_if_not_converged(result, "minimize_constrained")
     return result
 
@@ -337,20 +353,9 @@ class _StopTest:
 
     def measures(self, pt) -> dict:
         prob = self.problem
-        cons, n = prob.cons, prob.n
-        x, w = pt["x"][:n], pt["lam"]
-        C = cons.values(x)
-        lb, ub = cons.lb, cons.ub
-        stat = pt["grad_l"][:n]
-        signed = np.where(C < lb, C - lb, 0.0) + np.where(C > ub, C - ub, 0.0)
-        viol = np.abs(signed)
-        ws = w[prob.nE:]
-        gaps = np.concatenate([C[prob.L] - lb[prob.L], ub[prob.U] - C[prob.U]])
-        dual = np.maximum(ws, 0.0)
-        compl = np.abs(ws * gaps)
-        kkt = math.sqrt(float(stat @ stat + viol @ viol + dual @ dual + compl @ compl))
-        return dict(stat=stat, viol=viol, signed_viol=signed, compl=compl, dual=dual,
-                    kkt=kkt)
+        x = pt["x"][:prob.n]
+        y = prob.row_multipliers(pt["lam"])
+        return kkt_parts(prob, x, y, pt["grad_l"][:prob.n])
 
     def original_violation(self, x) -> float:
         cons = self.problem.cons
@@ -378,6 +383,30 @@ class _StopTest:
                 return None
         self.n_stationary = 0
         return None
+
+
+def kkt_parts(problem, x, y, stat) -> dict:
+    """The KKT residual of ``lb ≤ C(x) ≤ ub`` at ``x`` with row multipliers ``y``
+    (``∇f + Jᵀy = 0``; ``y < 0`` acts on a lower side, ``y > 0`` on an upper side):
+    stationarity ``stat``, violation, dual infeasibility (a multiplier on a side that
+    does not exist) and complementarity ``|yᵢ|·gapᵢ`` on the side ``yᵢ`` acts on."""
+    cons = problem.cons
+    C, lb, ub = cons.values(x), cons.lb, cons.ub
+    signed = np.where(C < lb, C - lb, 0.0) + np.where(C > ub, C - ub, 0.0)
+    viol = np.abs(signed)
+    ineq = lb < ub
+    on_lower = ineq & (y < 0)
+    on_upper = ineq & (y > 0)
+    lo_gap = np.where(np.isfinite(lb), C - lb, np.inf)
+    up_gap = np.where(np.isfinite(ub), ub - C, np.inf)
+    with np.errstate(invalid="ignore"):
+        dual = np.where(on_lower & ~np.isfinite(lb), -y, 0.0) + \
+            np.where(on_upper & ~np.isfinite(ub), y, 0.0)
+        compl = np.where(on_lower & np.isfinite(lb), -y * lo_gap, 0.0) + \
+            np.where(on_upper & np.isfinite(ub), y * up_gap, 0.0)
+    compl = np.abs(compl)
+    kkt = math.sqrt(float(stat @ stat + viol @ viol + dual @ dual + compl @ compl))
+    return dict(stat=stat, viol=viol, signed_viol=signed, compl=compl, dual=dual, kkt=kkt)
 
 
 def _restore(problem, z):
@@ -409,13 +438,8 @@ def _result(res: SolverResult, problem, stop: _StopTest) -> ConstrainedResult:
     g = np.asarray(obj.jac(x), dtype=np.float64).ravel()
     grad_l = g + np.asarray(J.T @ y).ravel()
     C = cons.values(x)
-    viol = np.maximum(np.maximum(cons.lb - C, C - cons.ub), 0.0)
-    gaps = np.concatenate([C[problem.L] - cons.lb[problem.L],
-                           cons.ub[problem.U] - C[problem.U]])
-    ws = w[problem.nE:]
-    compl = np.abs(ws * gaps)
-    dual = np.maximum(ws, 0.0)
-    kkt = math.sqrt(float(grad_l @ grad_l + viol @ viol + compl @ compl + dual @ dual))
+    parts = kkt_parts(problem, x, y, grad_l)
+    viol, compl, kkt = parts["viol"], parts["compl"], parts["kkt"]
     status, message = res["status"], res["message"]
     if status is not Status.SUCCESS and status is not Status.INFEASIBLE and \
             status is not Status.CALLBACK_STOP and kkt <= stop.tol:

@@ -75,7 +75,8 @@ class Objective:
         elif hess is None:
             from scipy.optimize import BFGS
 
-            self.hess_kind, self.strategy = "qn", BFGS()  # trust-constr's default
+            # BFGS with Powell's damping: the Lagrangian Hessian is often indefinite
+            self.hess_kind, self.strategy = "qn", BFGS(exception_strategy="damp_update")
         else:
             raise TypeError("hess must be a callable, one of "
                             f"{FD_METHODS}, a HessianUpdateStrategy (BFGS(), SR1()) or "
@@ -85,7 +86,7 @@ class Objective:
         try:
             return self.fun_raw(x, *self.args)
         except TypeError as exc:
-            if self.nfev == 0:
+            if self.nfev <= 1 and self.njev <= 1:
                 raise TypeError(f"fun(x0, *args) failed with args={self.args!r} "
                                 f"(do args fit fun?): {exc}") from exc
             raise
