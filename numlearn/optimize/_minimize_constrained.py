@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import OptimizeResult
 
 from numlearn._progress import Progress
@@ -45,6 +46,36 @@ _INFEASIBLE_MESSAGE = (
     "(‖Jᵀviol‖ ≤ infeasible_tol·‖viol‖ with viol ≠ 0 over 3 iterations); x is the "
     "least-infeasible point found."
 )
+
+
+class _Backend(_NumpyBackend):
+    """:func:`minimize_eq`'s NumPy backend with cheaper dense KKT work for the small
+    systems of :func:`minimize_constrained`: the KKT matrix is filled in place and a
+    nonsingular dense system is solved by LU (``lstsq`` only when ``G`` is rank
+    deficient or LU fails)."""
+
+    def kkt_matrix(self, B, G, shift: float):
+        if sp.issparse(B) or sp.issparse(G):
+            return super().kkt_matrix(B, G, shift)
+        m, n = G.shape
+        K = np.zeros((n + m, n + m))
+        K[:n, :n] = B
+        if shift:
+            K[np.arange(n), np.arange(n)] += shift
+        K[:n, n:] = G.T
+        K[n:, :n] = G
+        return K
+
+    def direct_solve(self, K, rhs, singular: bool):
+        if singular or sp.issparse(K):
+            return super().direct_solve(K, rhs, singular)
+        try:
+            z = np.linalg.solve(K, rhs)
+        except np.linalg.LinAlgError:
+            return super().direct_solve(K, rhs, singular)
+        if not np.all(np.isfinite(z)):
+            return super().direct_solve(K, rhs, singular)
+        return z
 
 
 class ConstrainedResult(SolverResult, OptimizeResult):
@@ -279,7 +310,7 @@ def minimize_constrained(
     def run(z, lam, maxiter):
         p = validate(problem.fun, z, problem.jac, problem.hess, None, engine_constraints,
                      lam, sketch, block_size, tol, maxiter, superlinear, rng,
-                     user_callback, opts, _NumpyBackend())
+                     user_callback, opts, _Backend())
         p["stop_test"] = stop
         return solve(p, progress)
 
@@ -392,19 +423,17 @@ def kkt_parts(problem, x, y, stat) -> dict:
     does not exist) and complementarity ``|yᵢ|·gapᵢ`` on the side ``yᵢ`` acts on."""
     cons = problem.cons
     C, lb, ub = cons.values(x), cons.lb, cons.ub
-    signed = np.where(C < lb, C - lb, 0.0) + np.where(C > ub, C - ub, 0.0)
+    lo_gap, up_gap = C - lb, ub - C  # ±inf where a side does not exist
+    signed = np.minimum(lo_gap, 0.0) - np.minimum(up_gap, 0.0)
     viol = np.abs(signed)
-    ineq = lb < ub
-    on_lower = ineq & (y < 0)
-    on_upper = ineq & (y > 0)
-    lo_gap = np.where(np.isfinite(lb), C - lb, np.inf)
-    up_gap = np.where(np.isfinite(ub), ub - C, np.inf)
-    with np.errstate(invalid="ignore"):
-        dual = np.where(on_lower & ~np.isfinite(lb), -y, 0.0) + \
-            np.where(on_upper & ~np.isfinite(ub), y, 0.0)
-        compl = np.where(on_lower & np.isfinite(lb), -y * lo_gap, 0.0) + \
-            np.where(on_upper & np.isfinite(ub), y * up_gap, 0.0)
-    compl = np.abs(compl)
+    yi = y * problem.ineq_rows  # equality rows have no sign or complementarity
+    neg, pos = np.minimum(yi, 0.0), np.maximum(yi, 0.0)
+    # |yᵢ|·gap on the side yᵢ acts on; a multiplier on a missing side (gap = inf) is
+    # dual infeasible and counts with its size
+    lo = -neg * np.maximum(np.where(problem.lb_finite, lo_gap, 0.0), 0.0)
+    up = pos * np.maximum(np.where(problem.ub_finite, up_gap, 0.0), 0.0)
+    compl = lo + up
+    dual = np.where(problem.lb_finite, 0.0, -neg) + np.where(problem.ub_finite, 0.0, pos)
     kkt = math.sqrt(float(stat @ stat + viol @ viol + dual @ dual + compl @ compl))
     return dict(stat=stat, viol=viol, signed_viol=signed, compl=compl, dual=dual, kkt=kkt)
 

@@ -41,6 +41,8 @@ class SquaredSlackProblem:
         self.L = np.flatnonzero(np.isfinite(lb) & (lb < ub))
         self.U = np.flatnonzero(np.isfinite(ub) & (lb < ub))
         self.nE, self.nL, self.nU = len(self.E), len(self.L), len(self.U)
+        self.ineq_rows = (lb < ub).astype(np.float64)
+        self.lb_finite, self.ub_finite = np.isfinite(lb), np.isfinite(ub)
         self.p = self.nL + self.nU
         self.N = n + self.p
         self.mz = self.nE + self.p
