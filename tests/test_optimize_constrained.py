@@ -423,3 +423,39 @@ def test_fun_nan_at_x0():
     with pytest.raises(ValueError, match=r"fun\(x0\)"):
         minimize_constrained(lambda x: math.nan, [1.0], jac=lambda x: np.ones(1),
                              hess=lambda x: np.eye(1), bounds=[(0, 2)])
+
+
+def test_hessp_assembles_the_hessian():
+    p = hock_schittkowski_ineq("HS43")
+    res = minimize_constrained(p.fun, p.x0, jac=p.jac, hessp=lambda x, v: p.hess(x) @ v,
+                               constraints=p.constraints, bounds=p.bounds)
+    exact = _solve(p)
+    np.testing.assert_allclose(res.x, exact.x, atol=1e-10)
+    assert res.nhev >= res.nit  # assembled from hessp at every iteration
+
+
+def test_sparse_pde_control_with_bounds_on_the_control():
+    from numlearn.datasets import pde_control_problem
+
+    p = pde_control_problem(4)
+    half = p.n // 2
+    lb = np.r_[np.full(half, -np.inf), np.full(half, -1.0)]
+    res = minimize_constrained(p.fun, p.x0, jac=p.jac, hess=p.hess,
+                               constraints=p.nonlinear_constraint(),
+                               bounds=Bounds(lb, np.inf))
+    assert res.success
+    x, (v, vb) = res.x, res.v
+    stat = p.jac(x) + p.cons_jac(x).T @ v + vb
+    assert np.linalg.norm(stat) <= 1e-8
+    assert np.linalg.norm(p.cons_fun(x)) <= 1e-8
+    z = x[half:]
+    assert np.all(z >= -1 - 1e-12) and np.all(vb[:half] == 0)
+    assert np.all(vb[half:] <= 1e-12)  # lower bounds: multipliers ≤ 0
+    assert np.max(np.abs(vb[half:] * (z + 1))) <= 1e-8
+    assert np.sum(z <= -1 + 1e-9) >= 1  # the bound is active somewhere
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tc = minimize(p.fun, p.x0, jac=p.jac, hess=p.hess, method="trust-constr",
+                      constraints=p.nonlinear_constraint(), bounds=Bounds(lb, np.inf),
+                      options={"gtol": 1e-12, "xtol": 1e-14, "maxiter": 5000})
+    assert res.fun <= tc.fun + 1e-8
