@@ -423,6 +423,12 @@ def kkt_parts(problem, x, y, stat) -> dict:
     does not exist) and complementarity ``|yᵢ|·gapᵢ`` on the side ``yᵢ`` acts on."""
     cons = problem.cons
     C, lb, ub = cons.values(x), cons.lb, cons.ub
+    if problem.all_eq:
+        viol = np.abs(C - lb)
+        kkt = math.sqrt(float(stat @ stat + viol @ viol))
+        zero = np.zeros(0)
+        return dict(stat=stat, viol=viol, signed_viol=C - lb, compl=zero, dual=zero,
+                    kkt=kkt)
     lo_gap, up_gap = C - lb, ub - C  # ±inf where a side does not exist
     signed = np.minimum(lo_gap, 0.0) - np.minimum(up_gap, 0.0)
     viol = np.abs(signed)

@@ -277,12 +277,7 @@ class StackedConstraints:
                 raise ValueError(f"{b.name} jac must return shape ({k}, {n}), got "
                                  f"{shape}.")
             self.sparse |= sp.issparse(J0)
-            try:
-                lb = np.broadcast_to(np.asarray(b.lb, dtype=np.float64), (k,))
-                ub = np.broadcast_to(np.asarray(b.ub, dtype=np.float64), (k,))
-            except ValueError:
-                raise ValueError(f"{b.name} lb and ub must broadcast to the {k} "
-                                 "constraint values.") from None
+            lb, ub = _side(b.lb, k, b.name), _side(b.ub, k, b.name)
             if np.any(np.isnan(lb) | np.isnan(ub)) or np.any(lb > ub):
                 raise ValueError(f"{b.name} must have lb <= ub (no NaN).")
             if np.any(np.isinf(lb) & (lb == ub)):
@@ -394,6 +389,19 @@ class StackedConstraints:
             full[self.bound_index] = y[self.m_cons:]
             out.append(full)
         return out
+
+
+def _side(value, k: int, name: str):
+    """A constraint's ``lb`` or ``ub`` as a float vector of length ``k``."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full(k, float(arr))
+    if arr.shape == (k,):
+        return arr
+    if arr.size == 1:
+        return np.full(k, float(arr.reshape(())))
+    raise ValueError(f"{name} lb and ub must broadcast to the {k} constraint values, "
+                     f"got shape {arr.shape}.")
 
 
 def _jtv(J, v):

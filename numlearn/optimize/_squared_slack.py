@@ -42,6 +42,7 @@ class SquaredSlackProblem:
         self.U = np.flatnonzero(np.isfinite(ub) & (lb < ub))
         self.nE, self.nL, self.nU = len(self.E), len(self.L), len(self.U)
         self.ineq_rows = (lb < ub).astype(np.float64)
+        self.all_eq = self.nE == cons.m  # only equalities: c(z) = C(x) − lb, no slacks
         self.lb_finite, self.ub_finite = np.isfinite(lb), np.isfinite(ub)
         self.p = self.nL + self.nU
         self.N = n + self.p
@@ -70,11 +71,13 @@ class SquaredSlackProblem:
     def row_multipliers(self, w):
         """Multipliers ``y`` of the rows of ``C`` (SciPy's sign: ``∇f + Jᵀy = 0``) from
         the multipliers ``w`` of the reformulated equalities."""
+        if self.all_eq:
+            return w.copy()
         y = np.zeros(self.cons.m)
         nE, nL = self.nE, self.nL
-        y[self.E] += w[:nE]
-        np.add.at(y, self.L, w[nE:nE + nL])
-        np.subtract.at(y, self.U, w[nE + nL:])
+        y[self.E] = w[:nE]
+        y[self.L] += w[nE:nE + nL]  # E, L and U each hold distinct rows
+        y[self.U] -= w[nE + nL:]
         return y
 
     # -- the reformulated problem's callables --------------------------------------
@@ -88,12 +91,16 @@ class SquaredSlackProblem:
         return g
 
     def cfun(self, z):
+        if self.all_eq:
+            return self.cons.values(z) - self.cons.lb
         x, sL, sU = self.split(z)
         C, lb, ub = self.cons.values(x), self.cons.lb, self.cons.ub
         return np.concatenate([C[self.E] - lb[self.E], C[self.L] - lb[self.L] - sL * sL,
                                ub[self.U] - C[self.U] - sU * sU])
 
     def cjac(self, z):
+        if self.all_eq:
+            return self.cons.jacobian(z)
         x, sL, sU = self.split(z)
         J = self.cons.jacobian(x)
         if self.sparse:
