@@ -226,6 +226,17 @@ def minimize_constrained(
     TypeError
         ``args`` that do not fit ``fun``, an argument of the wrong type, unknown options.
 
+    Notes
+    -----
+    The squared-slack reformulation is smooth and keeps the engine unchanged, but it has
+    stationary points that are not minimizers (a slack at zero with a multiplier of
+    the wrong sign); they are saddle points of the reformulation, and the slack
+    multipliers start at ``−slack_multiplier0`` so that the slacks have positive
+    curvature from the first step. Near a degenerate vertex (more active constraints
+    than variables, weakly active constraints) the convergence slows from quadratic to
+    linear, as for any Newton method on the squared-slack form. Inputs are NumPy arrays
+    (the array-API / GPU path is :func:`~numlearn.optimize.minimize_eq`'s).
+
     References
     ----------
     .. [1] I. Hong, S. Na, M. W. Mahoney and M. Kolar, "Constrained optimization via
