@@ -323,6 +323,8 @@ def minimize_constrained(
                      lam, sketch, block_size, tol, maxiter, superlinear, rng,
                      user_callback, opts, _Backend())
         p["stop_test"] = stop
+        tol_h = p["opts"]["reduced_hessian_tol"]
+        p["reduced_hessian_pd"] = lambda z, w, H: problem.reduced_hessian_pd(z, w, H, tol_h)
         return solve(p, progress)
 
     engine_result = run(z0, lambda0, maxiter)

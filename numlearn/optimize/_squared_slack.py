@@ -142,6 +142,35 @@ class SquaredSlackProblem:
         ws = -2.0 * w[self.nE:]
         return self._pad(Hx, ws)
 
+    def reduced_hessian_pd(self, z, w, H, tol: float = 1e-6) -> bool:
+        """A structural proof that ``Zᵀ∇²L Z`` is positive definite on ``null(G)``.
+
+        ``∇²L = diag(Hₓ, −2w_s)`` and a null-space direction ``(dx, ds)`` has
+        ``2sᵢdsᵢ = Jᵢdx`` on every slack row, so ``dᵀ∇²L d = dxᵀHₓdx + Σ(−2wᵢ)dsᵢ²`` is
+        positive if ``Hₓ`` is (Gershgorin), every ``−2wᵢ ≥ 0``, and ``−2wᵢ ≥ tol`` where
+        ``sᵢ = 0`` (there ``dsᵢ`` is free). When it holds the engine skips its Hessian
+        shift and its null-space eigenvalue test (the only test above ``dense_max``
+        variables is Gershgorin's on the whole Hessian, which the zero curvature of
+        inactive slacks always fails).
+        """
+        if self.p == 0:
+            return False
+        n = self.n
+        ws = -2.0 * np.asarray(w[self.nE:])
+        if ws.min() < 0.0:
+            return False
+        s = np.asarray(z[n:])
+        if np.any((np.abs(s) <= 1e-12) & (ws < tol)):
+            return False
+        Hx = H[:n, :n]
+        if sp.issparse(Hx):
+            d = Hx.diagonal()
+            rows = np.asarray(abs(Hx).sum(axis=1)).ravel()
+        else:
+            d = np.diagonal(Hx)
+            rows = np.abs(Hx).sum(axis=1)
+        return bool(np.min(d - (rows - np.abs(d))) >= tol)
+
     def _qn_matrix(self, x, y):
         """The quasi-Newton matrix of ``f + Σ_{inexact blocks} yᵀC``, updated with the
         change of that part's gradient (at the current ``y``) since the last iterate."""
