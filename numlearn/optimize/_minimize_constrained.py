@@ -167,9 +167,10 @@ def minimize_constrained(
 "direct"}
         Inner solver of the KKT systems (see :func:`~numlearn.optimize.minimize_eq`).
         ``"auto"`` (default) resolves to ``"direct"`` when the KKT system of the
-        reformulation has at most ``options["auto_direct_max"]`` (5000) rows, where an
-        exact (sparse) LU solve costs less than a sketch solve, and to ``"gaussian"``
-        above; the choice is ``result.sketch``.
+        reformulation is sparse (a constraint Jacobian is a SciPy sparse matrix: sparse
+        LU) or has at most ``options["auto_direct_max"]`` (5000) rows, where an exact
+        solve costs less than a sketch solve, and to ``"gaussian"`` for larger dense
+        systems; the choice is ``result.sketch``.
     block_size : int, optional
         Columns of each sketch (see :func:`~numlearn.optimize.minimize_eq`).
     tol : float, optional
@@ -310,7 +311,8 @@ def minimize_constrained(
     auto_max = check_scalar(opts.pop("auto_direct_max"), "options['auto_direct_max']",
                             kind=int, low=0)
     if isinstance(sketch, str) and sketch == "auto":
-        sketch = "direct" if problem.N + problem.mz <= auto_max else "gaussian"
+        sketch = "direct" if problem.sparse or problem.N + problem.mz <= auto_max \
+            else "gaussian"
     user_callback = _wrap_callback(callback, problem)
     engine_constraints = {"type": "eq", "fun": problem.cfun, "jac": problem.cjac,
                           "hess": problem.chess}
