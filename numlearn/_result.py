@@ -36,6 +36,7 @@ class Status(enum.IntEnum):
     STAGNATION = 3
     DIVERGED = 4
     CALLBACK_STOP = 5
+    INFEASIBLE = 6
 
     @property
     def message(self) -> str:
@@ -53,6 +54,10 @@ _MESSAGES = {
     Status.STAGNATION: "Stagnation: the iterates stopped making progress.",
     Status.DIVERGED: "Diverged: the iterates or residuals became non-finite or grew without bound.",
     Status.CALLBACK_STOP: "Stopped early by the callback (it raised StopIteration).",
+    Status.INFEASIBLE: (
+        "Infeasible: the iterates converged to a point that locally minimizes the "
+        "constraint violation without meeting the constraints."
+    ),
 }
 
 

@@ -13,10 +13,15 @@ from numlearn.datasets._cd_problems import (
     label_propagation_moons,
 )
 from numlearn.datasets._constrained import (
+    HS_INEQ_PROBLEM_NAMES,
     HS_PROBLEM_NAMES,
     ConstrainedProblem,
+    InequalityProblem,
     constrained_logistic_problem,
     hock_schittkowski,
+    hock_schittkowski_ineq,
+    nnls_problem,
+    nonnegative_logistic_problem,
     pde_control_problem,
 )
 from numlearn.datasets._modular import ModularArithmetic, modular_arithmetic
@@ -43,6 +48,11 @@ __all__ = [
     "hock_schittkowski",
     "pde_control_problem",
     "constrained_logistic_problem",
+    "InequalityProblem",
+    "HS_INEQ_PROBLEM_NAMES",
+    "hock_schittkowski_ineq",
+    "nnls_problem",
+    "nonnegative_logistic_problem",
     "ot_gaussian_clouds",
     "ot_random_assignment",
     "ot_grid_1d",

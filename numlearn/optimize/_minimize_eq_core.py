@@ -394,7 +394,8 @@ class _Checks:
     reduced Hessian is too and no eigenvalue problem is solved.
     """
 
-    def __init__(self, H, G, opts: dict, n: int, m: int, backend: Backend):
+    def __init__(self, H, G, opts: dict, n: int, m: int, backend: Backend, *,
+                 known_pd: bool = False):
         xp = backend.xp
         self.backend = backend
         self.dense = n <= opts["dense_max"]
@@ -404,8 +405,11 @@ class _Checks:
         self._H = H
         self._h_norm = None
         tol = opts["reduced_hessian_tol"]
-        d = backend.diagonal(H)  # Gershgorin: a lower bound of λ_min(H)
-        lam_min = float(xp.min(d - (backend.row_abs_sums(H) - xp.abs(d))))
+        if known_pd:  # the caller proved Zᵀ∇²ₓL Z positive definite
+            lam_min = math.inf
+        else:
+            d = backend.diagonal(H)  # Gershgorin: a lower bound of λ_min(H)
+            lam_min = float(xp.min(d - (backend.row_abs_sums(H) - xp.abs(d))))
         if self.dense:
             U, s, Vt = xp.linalg.svd(backend.dense(G), full_matrices=False)
             s_max = float(s[0]) if s.shape[0] else 0.0
@@ -498,8 +502,14 @@ def solve(p: dict, progress: Progress) -> SolverResult:
     inner = _InnerSolver(p["sketch"], p["block_size"], opts, n + m, rng, xp)
     status, message = Status.MAX_ITER, None
 
+    stop_test = p.get("stop_test")
     while True:
-        if kkt <= p["tol"]:
+        if stop_test is not None:  # a front door's own stopping test (minimize_constrained)
+            verdict = stop_test(pt, kkt, n_iter, mu)
+            if verdict is not None:
+                status, message = verdict
+                break
+        elif kkt <= p["tol"]:
             status = Status.SUCCESS
             break
         if n_iter >= p["maxiter"]:
@@ -507,7 +517,9 @@ def solve(p: dict, progress: Progress) -> SolverResult:
             break
         x, lam, c, G, gl = pt["x"], pt["lam"], pt["c"], pt["G"], pt["grad_l"]
         H = prob.lagrangian_hessian(x, lam)
-        checks = _Checks(H, G, opts, n, m, be)
+        known_pd = p.get("reduced_hessian_pd")  # a front door's structural test
+        checks = _Checks(H, G, opts, n, m, be,
+                         known_pd=known_pd is not None and known_pd(x, lam, H))
         c_rhs = c
         if checks.singular:
             n_singular += 1
@@ -591,7 +603,7 @@ def solve(p: dict, progress: Progress) -> SolverResult:
         if not math.isfinite(kkt):
             status = Status.DIVERGED
             break
-        if p["callback"] is not None and kkt > p["tol"]:
+        if p["callback"] is not None and (stop_test is not None or kkt > p["tol"]):
             info = SolverResult(x=_copy(pt["x"], xp), v=_copy(pt["lam"], xp), fun=pt["f"],
                                 kkt_norm=kkt, nit=n_iter)
             try:
