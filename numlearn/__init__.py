@@ -46,6 +46,7 @@ _LAZY_NAMES = {
     "optimal_omega": "numlearn.linalg",
     "lanczos_eigsh": "numlearn.linalg",
     "hutchinson_trace": "numlearn.linalg",
+    "spectral_density": "numlearn.linalg",
     "sketch_and_project": "numlearn.linalg",
     "sketch_operator": "numlearn.linalg",
     "SketchOperator": "numlearn.linalg",
@@ -53,8 +54,10 @@ _LAZY_NAMES = {
     "OmegaTuner": "numlearn.tuning",
     "ChebCB": "numlearn.tuning",
     "TsallisINF": "numlearn.tuning",
+    "ParameterTuner": "numlearn.tuning",
     # optimize
     "minimize_eq": "numlearn.optimize",
+    "minimize_constrained": "numlearn.optimize",
     # linear_model (its LogisticRegression is the top-level one; the dynamics model of
     # the same name stays at numlearn.dynamics.LogisticRegression)
     "coordinate_descent": "numlearn.linear_model",
@@ -73,6 +76,8 @@ _LAZY_NAMES = {
     "predict_entries": "numlearn.completion",
     # dynamics
     "train": "numlearn.dynamics",
+    "from_jax": "numlearn.dynamics",
+    "hessian_density": "numlearn.dynamics",
 }
 
 def _exists(name: str) -> bool:
