@@ -316,7 +316,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         projected partial derivative of the objective divided by ``C Σ s_i``.
     warm_start : bool, default False
     selection : str, default "cyclic"
-        Coordinate selection rule of ``solver="cd"``.
+        Coordinate selection rule of ``solver="cd"``. The greedy rules (``"gs"``,
+        ``"gsl"``, ``"gsq"``) pay off on sparse solutions only: for the binary logistic
+        loss they refresh a full gradient per update, which without an L1 part (every
+        coordinate in play) is 6–60× slower than cyclic; there the fit falls back to
+        ``"cyclic"`` with a ``UserWarning``.
     update : {"auto", "newton", "gradient"}, default "auto"
         Coordinate update of ``solver="cd"``; ``"auto"`` is Newton for the cyclic,
         random and lipschitz rules and the gradient step for the greedy ones (Newton
@@ -453,8 +457,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                                  "CuPy inputs use solver='cd' (parallel).")
             self.solver_ = "cd"
             return self._fit_array_api(X, y, xp)
-        X, y = validate_data(self, X, y, accept_sparse="csc", dtype=[np.float64, np.float32],
-                             order="F")
+        # no order: L-BFGS's BLAS products take either; the CD engine makes it Fortran
+        X, y = validate_data(self, X, y, accept_sparse="csc", dtype=[np.float64, np.float32])
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         if self.classes_.shape[0] < 2:
@@ -498,8 +502,17 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                     1, X.shape[1]):
                 warm = self.coef_[0]
             y_pm = np.where(y == self.classes_[1], 1.0, -1.0).astype(X.dtype)
-            res = _fit_cd(X, y_pm, Logistic(), penalty, warm,
-                          dict(kwargs, update=self._update()))
+            update = self._update()
+            if kwargs["selection"] in ("gs", "gsl", "gsq") and penalty.l1 == 0:
+                warnings.warn(
+                    f"selection={kwargs['selection']!r} on the logistic loss without an L1 "
+                    "part updates a full gradient per coordinate step (every coordinate is "
+                    "in play); using selection='cyclic' instead (or use solver='lbfgs').",
+                    UserWarning, stacklevel=2)
+                kwargs["selection"] = "cyclic"
+                if self.update == "auto":
+                    update = "newton"
+            res = _fit_cd(X, y_pm, Logistic(), penalty, warm, dict(kwargs, update=update))
             self.coef_ = res.coef[None, :]
             self.intercept_ = np.array([res.intercept if self.fit_intercept else 0.0])
         self.n_iter_ = np.array([res.n_iter])

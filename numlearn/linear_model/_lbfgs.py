@@ -104,10 +104,12 @@ def lbfgs_glm(X, y, kind: str, *, n_classes: int = 2, sample_weight=None, l1: fl
     # small dense X: single-threaded Numba products (waking a BLAS thread pool costs more
     # than the product); large dense X: BLAS
     dense = not sp.issparse(X) and n * p * k <= _NUMBA_MAX_SIZE
-    if not sp.issparse(X):
+    if dense:  # small: Fortran order for the column loops of the kernels
         X = np.asfortranarray(X, dtype=np.float64)
         Z2 = np.empty((n, k))
         GW2 = np.empty((p, k))
+    elif not sp.issparse(X):
+        X = np.asarray(X, dtype=np.float64)
 
     def matmul(W):
         if dense:
