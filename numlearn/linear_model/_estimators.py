@@ -457,8 +457,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                                  "CuPy inputs use solver='cd' (parallel).")
             self.solver_ = "cd"
             return self._fit_array_api(X, y, xp)
-        # no order: L-BFGS's BLAS products take either; the CD engine makes it Fortran
-        X, y = validate_data(self, X, y, accept_sparse="csc", dtype=[np.float64, np.float32])
+        # no order / format: L-BFGS's products take either (CSR best); the CD engine
+        # converts to Fortran / CSC itself
+        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"),
+                             dtype=[np.float64, np.float32])
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         if self.classes_.shape[0] < 2:
