@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 import sklearn.linear_model as sklm
 from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from numlearn.linear_model import LogisticRegression
@@ -217,3 +218,13 @@ def test_bad_sample_weight(cancer):
     out = check_sample_weight(sw, 2)
     out[0] = 5.0
     assert sw[0] == 1.0  # the input is not modified through the result
+
+
+def test_lbfgs_verbose_and_non_convergence(cancer, capsys):
+    X, y = cancer
+    LogisticRegression(verbose=2).fit(X, y)
+    out = capsys.readouterr().out
+    assert "lbfgs (logistic): iter 1 " in out and "objective" in out
+    with pytest.warns(ConvergenceWarning, match="lbfgs did not converge after 2"):
+        clf = LogisticRegression(max_iter=2, tol=1e-12).fit(X, y)
+    assert clf.n_iter_[0] == 2

@@ -138,3 +138,22 @@ def test_bad_sample_weight(est):
     before = sw.copy()
     est.fit(X, y, sample_weight=sw)
     np.testing.assert_array_equal(sw, before)
+
+
+def test_array_api_inputs_reject_weights_and_positive():
+    xps = pytest.importorskip("array_api_strict")
+    from numlearn.linear_model import LogisticRegression
+
+    X, y = _problem(n=30, p=4)
+    Xa, ya = xps.asarray(X), xps.asarray(y)
+    with pytest.raises(ValueError, match="sample_weight"):
+        Lasso(alpha=0.1).fit(Xa, ya, sample_weight=np.ones(30))
+    with pytest.raises(ValueError, match="positive"):
+        Lasso(alpha=0.1, positive=True).fit(Xa, ya)
+    labels = xps.asarray((y > 3).astype(np.int64))
+    with pytest.raises(ValueError, match="sample_weight"):
+        LogisticRegression().fit(Xa, labels, sample_weight=np.ones(30))
+    with pytest.raises(ValueError, match="solver='lbfgs'"):
+        LogisticRegression(solver="lbfgs").fit(Xa, labels)
+    with pytest.raises(ValueError, match="sample_weight"):
+        enet_path(Xa, ya, sample_weight=np.ones(30), n_alphas=3)
