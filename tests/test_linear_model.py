@@ -250,13 +250,20 @@ def _logreg_reference(X, ypm, alpha):
                     options=dict(gtol=1e-13, ftol=1e-16, maxiter=100000)).x
 
 
-@pytest.mark.parametrize("selection", ["cyclic", "gsl"])
-def test_logistic_l2_matches_lbfgs(cancer, selection):
+@pytest.mark.parametrize("solver, selection",
+                         [("cd", "cyclic"), ("cd", "gsl"), ("lbfgs", "cyclic")])
+def test_logistic_l2_matches_lbfgs(cancer, solver, selection):
     X, y = cancer
     C = 0.02
     ref = _logreg_reference(X, 2.0 * y - 1, 1 / (C * X.shape[0]))
-    clf = LogisticRegression(penalty="l2", C=C, tol=1e-13, selection=selection,
-                             max_iter=100000).fit(X, y)
+    if solver == "cd" and selection == "gsl":  # documented fallback (greedy = trap here)
+        with pytest.warns(UserWarning, match="using selection='cyclic'"):
+            clf = LogisticRegression(penalty="l2", C=C, tol=1e-13, selection=selection,
+                                     max_iter=100000, solver=solver).fit(X, y)
+    else:
+        clf = LogisticRegression(penalty="l2", C=C, tol=1e-13, selection=selection,
+                                 max_iter=100000, solver=solver).fit(X, y)
+    assert clf.solver_ == solver
     np.testing.assert_allclose(clf.coef_[0], ref[:-1], atol=1e-6)
     assert clf.intercept_[0] == pytest.approx(ref[-1], abs=1e-6)
 
@@ -304,8 +311,9 @@ def test_multinomial_matches_sklearn(penalty):
                                           max_iter=100000).fit(X, y)
         else:
             ref = sklm.LogisticRegression(C=C, tol=1e-12, max_iter=100000).fit(X, y)
-    for Xin in (X, sp.csc_matrix(X)):
-        clf = LogisticRegression(penalty=penalty, C=C, tol=1e-13, max_iter=100000).fit(Xin, y)
+    for Xin, solver in ((X, "auto"), (sp.csc_matrix(X), "auto"), (X, "cd")):
+        clf = LogisticRegression(penalty=penalty, C=C, tol=1e-13, max_iter=100000,
+                                 solver=solver).fit(Xin, y)
         assert clf.coef_.shape == (3, 13) and clf.intercept_.shape == (3,)
         np.testing.assert_allclose(clf.coef_, ref.coef_, atol=2e-6)
         np.testing.assert_allclose(clf.intercept_, ref.intercept_, atol=2e-6)
@@ -313,7 +321,7 @@ def test_multinomial_matches_sklearn(penalty):
         assert clf.dual_gap_ <= 1e-13 * np.log(3)
     # the estimator with a greedy rule (multinomial greedy selection in the engine)
     greedy = LogisticRegression(penalty=penalty, C=C, tol=1e-13, max_iter=100000,
-                                selection="gsl").fit(X, y)
+                                selection="gsl", solver="cd").fit(X, y)
     np.testing.assert_allclose(greedy.coef_, ref.coef_, atol=2e-6)
     if penalty == "l1":
         res = coordinate_descent(X, y.astype(float), Multinomial(), L1(1 / (C * len(y))),

@@ -284,3 +284,139 @@ class MultinomialFit:
 
     def track_row_updates(self, variant):
         return self._fit().n_updates
+
+
+def make_classification_problem(kind, seed=0):
+    """The issue's logistic-regression problems (small ones unless FULL, for dense/sparse
+    10^5 rows): standardized breast_cancer, make_classification(2000, 200), dense
+    10^5 × 100, sparse 10^5 × 10^4 at density 1e-3."""
+    from sklearn.datasets import load_breast_cancer, make_classification
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(seed)
+    if kind == "breast_cancer":
+        X, y = load_breast_cancer(return_X_y=True)
+        return StandardScaler().fit_transform(X), y
+    if kind == "make_classification":
+        return make_classification(2000, 200, random_state=seed)
+    if kind == "dense":
+        n = 100_000 if FULL else 10_000
+        X = rng.standard_normal((n, 100))
+        y = (X @ rng.standard_normal(100) + rng.standard_normal(n) > 0).astype(int)
+        return X, y
+    n, p = (100_000, 10_000) if FULL else (10_000, 2_000)
+    k = max(1, round(1e-3 * n))
+    rows = rng.integers(0, n, size=p * k)
+    cols = np.repeat(np.arange(p), k)
+    X = sp.csr_matrix((rng.standard_normal(p * k), (rows, cols)), shape=(n, p))
+    y = (np.asarray(X @ rng.standard_normal(p)).ravel()
+         + 0.1 * rng.standard_normal(n) > 0).astype(int)
+    return X, y
+
+
+def _logistic_objective(est, X, y):
+    """scikit-learn's objective ``C Σ log-loss + r(w)`` of a fitted binary model."""
+    z = np.asarray(X @ est.coef_[0]).ravel() + est.intercept_[0]
+    ypm = np.where(y == est.classes_[1], 1.0, -1.0)
+    w = est.coef_[0]
+    l1 = getattr(est, "l1_ratio", 0.0) or 0.0
+    return est.C * np.logaddexp(0.0, -ypm * z).sum() + l1 * np.abs(w).sum() + (
+        1 - l1) * 0.5 * (w @ w)
+
+
+class LogisticL2Fit:
+    """Default ``LogisticRegression().fit`` (L2, C=1, tol=1e-4): numlearn (L-BFGS with a
+    fused loss/gradient, scikit-learn's stopping rule) beside scikit-learn's default
+    (lbfgs); ``track_objective_difference`` is ours minus theirs (same objective)."""
+
+    params = (["breast_cancer", "make_classification", "dense", "sparse"],)
+    param_names = ["problem"]
+    timeout = 600
+
+    def setup(self, problem):
+        from numlearn.linear_model import LogisticRegression
+
+        self.X, self.y = make_classification_problem(problem)
+        self.ours = LogisticRegression()
+        self.theirs = sklm.LogisticRegression()
+        quiet(LogisticRegression().fit, self.X[:50], self.y[:50])  # compile the kernels
+
+    def time_numlearn(self, problem):
+        quiet(self.ours.fit, self.X, self.y)
+
+    def time_sklearn_lbfgs(self, problem):
+        quiet(self.theirs.fit, self.X, self.y)
+
+    def track_objective_difference(self, problem):
+        ours = _logistic_objective(quiet(self.ours.fit, self.X, self.y), self.X, self.y)
+        return ours - _logistic_objective(quiet(self.theirs.fit, self.X, self.y), self.X,
+                                          self.y)
+
+
+class LogisticL1Fit:
+    """L1 logistic regression (``l1_ratio=1``, ``C=0.1``) on make_classification(2000,
+    200): numlearn's default (coordinate descent with working sets) and its weighted-fit
+    solver (L-BFGS-B on split variables) beside scikit-learn's liblinear and saga;
+    objectives tracked relative to a tight coordinate-descent solve."""
+
+    params = (["cd", "lbfgs"],)
+    param_names = ["solver"]
+    timeout = 600
+
+    def setup(self, solver):
+        from sklearn.datasets import make_classification
+
+        from numlearn.linear_model import LogisticRegression
+
+        self.X, self.y = make_classification(2000, 200, random_state=0)
+        self.ours = LogisticRegression(l1_ratio=1.0, C=0.1, solver=solver)
+        quiet(LogisticRegression(l1_ratio=1.0, C=0.1, solver=solver).fit, self.X[:50],
+              self.y[:50])
+        self.best = _logistic_objective(quiet(LogisticRegression(
+            l1_ratio=1.0, C=0.1, tol=1e-12, max_iter=100000).fit, self.X, self.y),
+            self.X, self.y)
+
+    def time_numlearn(self, solver):
+        quiet(self.ours.fit, self.X, self.y)
+
+    def time_sklearn_liblinear(self, solver):
+        quiet(sklm.LogisticRegression(l1_ratio=1.0, C=0.1, solver="liblinear").fit, self.X,
+              self.y)
+
+    def time_sklearn_saga(self, solver):
+        quiet(sklm.LogisticRegression(l1_ratio=1.0, C=0.1, solver="saga").fit, self.X,
+              self.y)
+
+    def track_numlearn_objective_excess(self, solver):
+        return _logistic_objective(quiet(self.ours.fit, self.X, self.y), self.X,
+                                   self.y) - self.best
+
+
+class WeightedLassoFit:
+    """Lasso with fractional sample weights (``alpha_max / 20``, tol 1e-8): numlearn
+    (scikit-learn's rescaling into the coordinate-descent engine) beside scikit-learn."""
+
+    params = (["dense", "sparse"],)
+    param_names = ["problem"]
+    timeout = 600
+
+    def setup(self, problem):
+        from numlearn.linear_model import Lasso
+
+        self.X, self.y, self.alpha = make_problem(problem)
+        self.sw = np.random.default_rng(1).uniform(0.1, 2.0, size=self.y.shape[0])
+        fit_intercept = problem == "dense"  # sparse X with an intercept: L-BFGS-B
+        self.ours = Lasso(alpha=self.alpha, tol=1e-8, fit_intercept=fit_intercept)
+        self.theirs = sklm.Lasso(alpha=self.alpha, tol=1e-8, fit_intercept=fit_intercept)
+        quiet(Lasso(alpha=self.alpha).fit, self.X[:50], self.y[:50])
+
+    def time_numlearn(self, problem):
+        quiet(self.ours.fit, self.X, self.y, sample_weight=self.sw)
+
+    def time_sklearn(self, problem):
+        quiet(self.theirs.fit, self.X, self.y, sample_weight=self.sw)
+
+    def track_coef_difference_vs_sklearn(self, problem):
+        a = quiet(self.ours.fit, self.X, self.y, sample_weight=self.sw).coef_
+        b = quiet(self.theirs.fit, self.X, self.y, sample_weight=self.sw).coef_
+        return float(np.max(np.abs(a - b)))

@@ -23,6 +23,7 @@ from numlearn._validation import (
     check_vector,
 )
 from numlearn.linear_model import _cd_kernels as K
+from numlearn.linear_model._lbfgs import check_sample_weight
 from numlearn.linear_model._multinomial import solve_multinomial
 from numlearn.linear_model.datafits import Logistic, Multinomial, Quadratic, _col_sums
 from numlearn.linear_model.penalties import _ElasticNetBase
@@ -62,6 +63,7 @@ def coordinate_descent(
     callback: Callable | None = None,
     return_history: bool = False,
     verbose: int = 0,
+    sample_weight: Any = None,
     _prepared: Any = None,
 ) -> SolverResult:
     """Minimize ``F(X w + b) + Σ_j g(w_j)`` by coordinate descent.
@@ -181,6 +183,15 @@ def coordinate_descent(
         coordinate updates so far in ``updates_history``) and the stopping measure at each
         check (``history``).
     verbose : int, default 0
+    sample_weight : array, shape (n_samples,), optional
+        Non-negative weights, not all zero (Quadratic datafit; NumPy / SciPy inputs):
+        minimizes ``Σ s_i (y_i - x_iᵀ w - b)² / (2 Σ s_i) + penalty`` as scikit-learn
+        does, by its reduction: weighted centring (dense ``X``, when fitting an
+        intercept) and rows scaled by ``√(n s_i / Σ s)``, so that the duality gap and
+        its unit ``‖y‖²/n`` are those of the rescaled problem, as in scikit-learn.
+        Integer weights give the fit of the rows repeated. Sparse ``X`` with an
+        intercept is not supported here (use the estimators, which fall back to
+        L-BFGS-B there).
 
     Returns
     -------
@@ -256,6 +267,22 @@ def coordinate_descent(
         X, y, _, p = _check_data(X, y)
     else:
         p = _prepared.p
+    if sample_weight is not None:
+        if not isinstance(datafit, Quadratic):
+            raise ValueError(
+                "sample_weight is supported for the Quadratic datafit; for weighted "
+                "logistic fits use LogisticRegression (solver='lbfgs').")
+        sw = check_sample_weight(sample_weight, X.shape[0])
+        Xs, ys, x_off, y_off = weighted_rescale(X, y, sw, bool(fit_intercept))
+        res = coordinate_descent(
+            Xs, ys, datafit, penalty, selection=selection, block_size=block_size,
+            update=update, max_iter=max_iter, tol=tol, fit_intercept=False,
+            precompute=precompute, working_set=working_set, anderson=anderson,
+            screening=screening, warm_start=warm_start, random_state=random_state,
+            callback=callback, return_history=return_history, verbose=verbose)
+        if fit_intercept:
+            res.intercept = float(y_off - x_off @ res.coef)
+        return res
     if not isinstance(datafit, (Quadratic, Logistic, Multinomial)):
         raise TypeError(
             "datafit must be Quadratic, Logistic or Multinomial, got "
@@ -350,6 +377,35 @@ def coordinate_descent(
                         Progress("coordinate_descent", verbose, measure="dual gap"))
     prob.last_coef = result.coef
     return result
+
+
+def weighted_rescale(X, y, sw, fit_intercept):
+    """scikit-learn's reduction of weighted least squares to an unweighted problem.
+
+    With ``s = n sw / Σ sw`` (weights summing to ``n``): ``X`` and ``y`` centred by their
+    ``s``-weighted means when fitting an intercept (dense ``X`` only), then rows scaled
+    by ``√s``. Returns ``(Xs, ys, x_offset, y_offset)``; the intercept of the weighted
+    problem is ``y_offset - x_offsetᵀ w``. ``X`` and ``y`` are not modified.
+    """
+    n = X.shape[0]
+    s = sw * (n / float(sw.sum()))
+    root = np.sqrt(s)
+    p = X.shape[1]
+    if fit_intercept:
+        if sp.issparse(X):
+            raise ValueError(
+                "sample_weight with fit_intercept=True needs dense X in the "
+                "coordinate-descent engine (centring would densify sparse X).")
+        x_off = (s @ X) / n
+        y_off = float(s @ y) / n
+        Xs = np.asfortranarray((X - x_off) * root[:, None], dtype=X.dtype)
+        ys = ((y - y_off) * root).astype(X.dtype)
+        return Xs, ys, x_off, y_off
+    if sp.issparse(X):
+        Xs = sp.csc_matrix(sp.diags(root) @ X, dtype=X.dtype)
+    else:
+        Xs = np.asfortranarray(X * root[:, None], dtype=X.dtype)
+    return Xs, (y * root).astype(X.dtype), np.zeros(p), 0.0
 
 
 def _check_data(X, y):

@@ -64,7 +64,8 @@ def _row_logistic() -> TourRow:
                    options=dict(gtol=1e-13, ftol=1e-16, maxiter=100000)).x
     err = float(np.abs(clf.coef_[0] - ref[:-1]).max() / np.abs(ref[:-1]).max())
     return TourRow("linear_model", "LogisticRegression (l2)", "breast cancer",
-                   f"{n}x{p}", f"{clf.n_iter_[0]} epochs", seconds, err, "scipy L-BFGS-B")
+                   f"{n}x{p}", f"{clf.n_iter_[0]} {clf.solver_} iter", seconds, err,
+                   "scipy L-BFGS-B")
 
 
 ROWS = [
