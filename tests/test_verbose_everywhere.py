@@ -53,6 +53,19 @@ def _minimize_eq(v):
                                 constraints=p.constraints, random_state=0, verbose=v)
 
 
+def _minimize_constrained(v):
+    from scipy.optimize import NonlinearConstraint
+
+    return numlearn.minimize_constrained(
+        lambda x: (x[0] - 1) ** 2 + (x[1] - 2) ** 2, [0.0, 0.0],
+        jac=lambda x: np.array([2 * (x[0] - 1), 2 * (x[1] - 2)]),
+        hess=lambda x: 2 * np.eye(2),
+        constraints=NonlinearConstraint(lambda x: x[0] + x[1], -np.inf, 1.0,
+                                        jac=lambda x: np.array([[1.0, 1.0]]),
+                                        hess=lambda x, v: np.zeros((2, 2))),
+        verbose=v)
+
+
 def _coordinate_descent(v):
     from numlearn.linear_model import L1, Quadratic
 
@@ -111,6 +124,7 @@ def _train(v):
 CASES = {
     "cg": _cg, "sor": _sor, "ssor_cg": _ssor_cg, "lanczos_eigsh": _lanczos,
     "sketch_and_project": _sketch_and_project, "minimize_eq": _minimize_eq,
+    "minimize_constrained": _minimize_constrained,
     "coordinate_descent": _coordinate_descent, "Lasso": _lasso, "ElasticNet": _enet,
     "LogisticRegression": _logistic, "sinkhorn": _sinkhorn,
     "sinkhorn_newton_sparse": _sns, "SinkhornTransport": _transport, "altmin": _altmin,
