@@ -344,7 +344,7 @@ def test_inputs_not_modified():
         (dict(init=(np.zeros(3), [0.0, np.inf, 0.0])), ValueError, "init\\[1\\] contains NaN"),
         (dict(callback=3), TypeError, "callback must be callable"),
         (dict(verbose=5), ValueError, "verbose must be <= 2"),
-        (dict(n_sinkhorn=5), TypeError, "unexpected keyword arguments"),
+        (dict(n_sinkhorn=5), TypeError, "unexpected keyword argument"),
         (dict(method="sns", threshold=2.0), ValueError, "threshold must be <= 1"),
     ],
 )

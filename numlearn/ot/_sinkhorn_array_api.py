@@ -241,7 +241,27 @@ def solve_array_api(a, b, M, reg, *, method, tol, max_iter, init, return_history
     # NumPy-backed namespaces (array_api_strict) would warn on exp overflow or a / 0 in a
     # diverging scaling iteration: the loops test for it themselves (no effect on CuPy).
     with np.errstate(all="ignore"):
-        if method == "sinkhorn_log":
+        if method == "auto":  # resolved here: scaling while provably safe, SNS otherwise
+            from numlearn.ot._sinkhorn import _scaling_is_safe
+
+            phases = []
+            if _scaling_is_safe(Ms, fs, gs, reg, xp):
+                phases.append("scaling")
+                f0, g0 = fs, gs
+                status, err, fs, gs = _scaling_loop(Ms, a_s, b_s, reg, fs, gs, tol,
+                                                    max_iter, mon, xp)
+                if status is Status.DIVERGED:
+                    fs, gs = f0, g0
+            if not phases or status is Status.DIVERGED:
+                from numlearn.ot._sns_array_api import sns_stages
+
+                phases += ["log", "newton"]
+                status, err, fs, gs, extra = sns_stages(Ms, a_s, b_s, reg, fs, gs, tol, mon,
+                                                        xp, ops, sns_options)
+            else:
+                extra = dict(n_sinkhorn_iter=mon.n_iter, n_newton_iter=0)
+            extra["phases"] = tuple(phases)
+        elif method == "sinkhorn_log":
             status, err, fs, gs = _log_loop(Ms, a_s, b_s, reg, fs, gs, tol, max_iter, mon, xp,
                                             ops)
         elif method == "sinkhorn":
@@ -259,7 +279,7 @@ def solve_array_api(a, b, M, reg, *, method, tol, max_iter, init, return_history
             f, g = _expand(fs, sa, xp), _expand(gs, sb, xp)
         # exp(-inf) = 0 off the support, so the full plan comes out in one pass
         plan = xp.astype(xp.exp(_exponent(M, f, g, 1.0 / reg)), M.dtype)
-    if method != "sns":
+    if method not in ("sns", "auto"):
         extra = dict(n_sinkhorn_iter=mon.n_iter, n_newton_iter=0)
     return _finish(plan, f, g, a, b, M, xp, status=status, mon=mon, reg=reg, tol=tol,
                    method=method, name=name, stacklevel=stacklevel + 1, **extra)
