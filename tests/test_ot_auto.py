@@ -126,3 +126,30 @@ def test_auto_options_are_sns_options():
 def test_transport_estimator_suggests_keywords(name, hint):
     with pytest.raises(TypeError, match=f"did you mean '{hint}'"):
         SinkhornTransport(**{name: 1})
+
+
+# ------------------------------------------------------------------ float32
+def test_float32_weights_accepted_with_dtype_relative_mass_check():
+    a, b, M = ot_gaussian_clouds(300, random_state=0)
+    a32 = ot.unif(300).astype(np.float32)
+    assert abs(float(a32.astype(np.float64).sum()) - 1.0) > 1e-8  # refused before
+    res = sinkhorn(a32, a32, M, 0.05, tol=1e-10)
+    ref = sinkhorn(a, b, M, 0.05, tol=1e-10)
+    assert res.converged and res.marginal_error <= 1e-10
+    # the rescaled problem differs from the float64 one by float32 rounding of weights
+    assert np.abs(res.plan - ref.plan).sum() < 1e-6
+    with pytest.raises(ValueError, match="same total mass.*relative tolerance 1.9e-06"):
+        sinkhorn(a32, a32 * np.float32(1.001), M, 0.05)
+    with pytest.raises(ValueError, match="same total mass.*relative tolerance 1.0e-08"):
+        sinkhorn(a, b * (1 + 1e-7), M, 0.05)
+
+
+@pytest.mark.parametrize("method", ["auto", "sinkhorn_log", "sns"])
+def test_float32_cost_below_its_floor_warns_clearly(method):
+    a, b, M = ot_gaussian_clouds(300, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="float32's floor.*pass M as float64"):
+        res = sinkhorn(a, b, M.astype(np.float32), 1e-2, method=method, tol=1e-12)
+    assert res.status is Status.STAGNATION and not res.converged
+    assert 1e-12 < res.marginal_error < 1e-6
+    ok = sinkhorn(a, b, M.astype(np.float32), 1e-2, method=method, tol=1e-6)
+    assert ok.converged and ok.plan.dtype == np.float32

@@ -51,6 +51,37 @@ def _check_weights(w, name: str, size: int) -> np.ndarray:
     return w
 
 
+def _weight_eps(*weights) -> float:
+    """Unit roundoff of the least precise floating weights given (float64's otherwise)."""
+    eps = float(np.finfo(np.float64).eps)
+    for w in weights:
+        dtype = getattr(w, "dtype", None)
+        try:
+            if dtype is not None and np.dtype(str(dtype).split(".")[-1]).kind == "f":
+                eps = max(eps, float(np.finfo(np.dtype(str(dtype).split(".")[-1])).eps))
+        except TypeError:
+            continue
+    return eps
+
+
+def _check_masses(a, b, eps, xp=np):
+    """Equal total masses, to ``1e-8`` relative for float64 weights and to ``16 eps`` for
+    less precise ones (float32 ``a = ot.unif(n).astype(float32)`` sums to 1 ± 6e-8). Less
+    precise weights have ``b`` rescaled to ``a``'s mass (a change below their rounding),
+    so that the marginals are feasible to any tolerance."""
+    sa, sb = float(xp.sum(a)), float(xp.sum(b))
+    rtol = max(1e-8, 16.0 * eps)
+    if abs(sa - sb) > rtol * max(sa, sb):
+        raise ValueError(
+            f"a and b must have the same total mass (the marginals are infeasible otherwise); "
+            f"got sum(a) = {sa!r} and sum(b) = {sb!r} (relative tolerance {rtol:.1e} for "
+            f"these weights' dtype)."
+        )
+    if eps > float(np.finfo(np.float64).eps) and sa != sb:
+        b = b * (sa / sb)
+    return b
+
+
 def _check_problem(a, b, M, reg):
     M = check_array(M, "M", ndim=2)
     if M.dtype not in (np.float32, np.float64):
@@ -58,14 +89,10 @@ def _check_problem(a, b, M, reg):
     n, m = M.shape
     if n == 0 or m == 0:
         raise ValueError(f"M must be non-empty, got shape {M.shape}.")
+    eps = _weight_eps(a, b)
     a = _check_weights(a, "a", n)
     b = _check_weights(b, "b", m)
-    sa, sb = float(a.sum()), float(b.sum())
-    if abs(sa - sb) > 1e-8 * max(sa, sb):
-        raise ValueError(
-            f"a and b must have the same total mass (the marginals are infeasible otherwise); "
-            f"got sum(a) = {sa!r} and sum(b) = {sb!r}."
-        )
+    b = _check_masses(a, b, eps)
     reg = check_scalar(reg, "reg", low=0.0, include_low=False)
     return a, b, np.ascontiguousarray(M), reg
 
@@ -745,7 +772,8 @@ def _finish(plan, f, g, a, b, M, xp, *, status, mon, reg, tol, method, name, sta
         xp.sum(xp.abs(xp.sum(plan, axis=1, dtype=xp.float64) - a))
         + xp.sum(xp.abs(xp.sum(plan, axis=0, dtype=xp.float64) - b))
     )
-    if status is Status.SUCCESS and not marginal_error <= max(tol, 1e-12) * 10:
+    rounded = status is Status.SUCCESS and not marginal_error <= max(tol, 1e-12) * 10
+    if rounded:
         status = Status.STAGNATION  # rounding left the formed plan off the tolerance
     cost = float(xp.sum(plan * M, dtype=xp.float64))
     f, g = xp.astype(f, M.dtype), xp.astype(g, M.dtype)
@@ -755,6 +783,13 @@ def _finish(plan, f, g, a, b, M, xp, *, status, mon, reg, tol, method, name, sta
         result.message = (
             "Diverged: the kernel exp(-M/reg) underflowed (a row or column of it is zero); "
             "use method='sinkhorn_log' or 'sns' for small reg."
+        )
+    if rounded and M.dtype == xp.float32:
+        result.message = (
+            f"Stagnation at float32's floor: the float64 iterates met tol = {tol:g}, but the "
+            f"plan rounded to float32 has marginal error {marginal_error:.1e} (float32 plans "
+            f"reach about 1e-8 to 1e-6, their unit roundoff 6e-8 times the spread of their "
+            f"mass); ask for tol >= {marginal_error:.0e} or pass M as float64."
         )
     if mon.history is not None:
         result.history = np.asarray(mon.history)
@@ -801,12 +836,30 @@ def sinkhorn(
     a : array, shape (n,), or None
         Source weights (non-negative). ``None`` or an empty list means uniform ``1/n``.
     b : array, shape (m,), or None
-        Target weights, with the same total mass as ``a`` (relative difference ≤ 1e-8).
+        Target weights, with the same total mass as ``a`` (relative difference ≤ 1e-8
+        for float64 weights, ≤ 16 times the unit roundoff for less precise ones, e.g.
+        2e-6 for float32 ``ot.unif(n).astype(np.float32)``; such ``b`` is rescaled to
+        ``a``'s mass). Weights are float64 inside.
     M : array, shape (n, m)
-        Cost matrix (float32 or float64; the plan has the same dtype).
+        Cost matrix (float32 or float64; the plan has the same dtype). The potentials
+        are float64 inside for either; a float32 plan is rounded at the end, which leaves
+        a marginal error of about 1e-8 to 1e-6 (float32's unit roundoff 6e-8 times the
+        spread of the plan's mass): a ``tol`` below that floor ends with status
+        ``STAGNATION`` and a ConvergenceWarning that says so and names the error reached.
     reg : float
         Entropic regularization (> 0).
-    method : {"sinkhorn_log", "sinkhorn", "sns"}, default "sinkhorn_log"
+    method : {"auto", "sinkhorn_log", "sinkhorn", "sns"}, default "auto"
+        ``"auto"``: Sinkhorn–Knopp scaling on the Gibbs kernel ``exp(-(M - min M)/reg)``
+        (computed by a vectorized Numba exp, iterated with BLAS mat-vecs, the error
+        checked after the first iteration and then every 10, as POT does) while it is
+        safe: when the kernel would underflow (``span(M) > 650 reg``) it runs SNS (below)
+        from the start, and when a scaling leaves ``[1e-250, 1e250]`` (checked at run time)
+        it returns to the last checked iterate and continues in the log domain. Whenever
+        Sinkhorn's measured linear rate predicts more than 1000 further iterations, SNS's
+        Newton phase takes over. ``res.phases`` lists the phases that ran (``"scaling"``,
+        ``"log"``, ``"newton"``); the SNS options below apply to its Newton phase and
+        ``max_iter`` caps the Sinkhorn iterations (``max_newton_iter``, default 100, the
+        Newton ones). Its plan is that of ``"sinkhorn_log"`` to rounding.
         ``"sinkhorn_log"``: Sinkhorn in the log domain (Numba row/column log-sum-exp, one
         ``exp`` per entry per half-step, stable for any ``reg``). ``"sinkhorn"``: the
         classic scaling iteration on ``exp(-M/reg)`` (fastest per iteration, but the

@@ -25,7 +25,7 @@ import numpy as np
 from numlearn._backend import device_of, is_cupy_array
 from numlearn._result import Status
 from numlearn._validation import check_array, check_callable, check_scalar, check_vector
-from numlearn.ot._sinkhorn import _finish, _Monitor
+from numlearn.ot._sinkhorn import _check_masses, _finish, _Monitor, _weight_eps
 
 __all__ = ["solve_array_api"]
 
@@ -61,14 +61,10 @@ def _check_problem(a, b, M, reg, xp):
     if n == 0 or m == 0:
         raise ValueError(f"M must be non-empty, got shape {tuple(M.shape)}.")
     device = device_of(M)
+    eps = _weight_eps(a, b)
     a = _check_weights(a, "a", n, xp, device)
     b = _check_weights(b, "b", m, xp, device)
-    sa, sb = float(xp.sum(a)), float(xp.sum(b))
-    if abs(sa - sb) > 1e-8 * max(sa, sb):
-        raise ValueError(
-            f"a and b must have the same total mass (the marginals are infeasible otherwise); "
-            f"got sum(a) = {sa!r} and sum(b) = {sb!r}."
-        )
+    b = _check_masses(a, b, eps, xp)
     reg = check_scalar(reg, "reg", low=0.0, include_low=False)
     return a, b, M, reg
 
