@@ -13,5 +13,6 @@ half-steps and the SNS top-k sparsifier on Numba-CUDA kernels
 
 from numlearn.ot._estimator import SinkhornTransport
 from numlearn.ot._sinkhorn import sinkhorn, sinkhorn_newton_sparse
+from numlearn.ot._unbalanced import sinkhorn_unbalanced
 
-__all__ = ["sinkhorn", "sinkhorn_newton_sparse", "SinkhornTransport"]
+__all__ = ["sinkhorn", "sinkhorn_newton_sparse", "sinkhorn_unbalanced", "SinkhornTransport"]
