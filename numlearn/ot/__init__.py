@@ -13,6 +13,8 @@ half-steps and the SNS top-k sparsifier on Numba-CUDA kernels
 
 from numlearn.ot._estimator import SinkhornTransport
 from numlearn.ot._sinkhorn import sinkhorn, sinkhorn_newton_sparse
+from numlearn.ot._sample import LazyPlan, sinkhorn_divergence, sinkhorn_sample
 from numlearn.ot._unbalanced import sinkhorn_unbalanced
 
-__all__ = ["sinkhorn", "sinkhorn_newton_sparse", "sinkhorn_unbalanced", "SinkhornTransport"]
+__all__ = ["sinkhorn", "sinkhorn_newton_sparse", "sinkhorn_unbalanced", "sinkhorn_sample",
+           "sinkhorn_divergence", "LazyPlan", "SinkhornTransport"]
