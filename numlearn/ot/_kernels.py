@@ -31,6 +31,7 @@ __all__ = [
     "fill_plan",
     "gibbs_kernel",
     "fill_plan_fast",
+    "scale_plan_stats",
     "schur_matvec_g",
     "schur_matvec_f",
     "schur_diag_g",
@@ -300,6 +301,29 @@ def fill_plan_fast(M, f, g, inv_reg, P):
             x[j] = (fi + g[j] - M[i, j]) * inv_reg
         vexp(x, P[i])
     return P
+
+
+@numba.njit(cache=True, fastmath=_FAST)
+def scale_plan_stats(P, u, v, M, r, c):
+    """In one pass: ``P[i, j] *= u[i] v[j]`` (the kernel becomes the plan), its row sums
+    in ``r``, column sums in ``c`` and ``⟨M, P⟩`` returned."""
+    n, m = P.shape
+    for j in range(m):
+        c[j] = 0.0
+    cost = 0.0
+    for i in range(n):
+        ui = u[i]
+        s = 0.0
+        t = 0.0
+        for j in range(m):
+            p = ui * P[i, j] * v[j]
+            P[i, j] = p
+            s += p
+            c[j] += p
+            t += p * M[i, j]
+        r[i] = s
+        cost += t
+    return cost
 
 
 @numba.njit(cache=True)

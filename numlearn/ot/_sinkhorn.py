@@ -573,8 +573,9 @@ class _StallMeter:
 def _auto_scaling_phase(M, a, b, reg, f, g, tol, max_iter, mon):
     """Sinkhorn–Knopp on the Gibbs kernel with BLAS mat-vecs, checked every few iterations.
 
-    Returns ``(verdict, status, err, f, g, plan)``: verdict ``"done"`` (``status`` final,
-    ``plan`` formed in place of the kernel), ``"log"`` (a scaling left
+    Returns ``(verdict, status, err, f, g, formed)``: verdict ``"done"`` (``status``
+    final, ``formed = (plan, row sums, column sums, cost)``, the plan in place of the
+    kernel), ``"log"`` (a scaling left
     ``[1e-250, 1e250]`` or the error was not finite: ``f``, ``g`` are the last checked
     safe potentials) or ``"newton"`` (the rate stalled).
     """
@@ -624,9 +625,9 @@ def _auto_scaling_phase(M, a, b, reg, f, g, tol, max_iter, mon):
     g = reg * np.log(v)
     if verdict != "done":
         return verdict, status, err, f, g, None
-    Kmat *= u[:, None]
-    Kmat *= v[None, :]
-    return verdict, status, err, f, g, Kmat
+    r, c = np.empty(M.shape[0]), np.empty(M.shape[1])
+    cost = K.scale_plan_stats(Kmat, u, v, M, r, c)  # the kernel becomes the plan
+    return verdict, status, err, f, g, (Kmat, r, c, cost)
 
 
 def _auto_log_phase(M, a, b, reg, f, g, tol, max_iter, mon):
@@ -658,8 +659,8 @@ def _auto_solve(M, a, b, reg, f, g, tol, max_iter, mon, options):
     3. Whenever Sinkhorn's measured linear rate predicts more than 1000 further
        iterations, the Newton phase of SNS takes over from the current potentials.
 
-    Returns ``status, err, f, g, extra, plan`` (``plan`` formed by the scaling phase, or
-    None); ``extra["phases"]`` lists the phases that ran, in order.
+    Returns ``status, err, f, g, extra, formed`` (``formed = (plan, row sums, column
+    sums, cost)`` when the scaling phase finished, else None); ``extra["phases"]`` lists the phases that ran, in order.
     """
     phases = []
     kit = _AutoKit(phases)
@@ -742,12 +743,17 @@ def _solve(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose
             f, g = fs, gs
     mon.progress.update(mon.n_iter, err, final=True)
 
+    stats = None
     if method != "auto":
         plan_s = np.empty(Ms.shape, dtype=M.dtype)
         K.fill_plan(Ms, fs, gs, 1.0 / reg, plan_s)
     else:
         if plan_s is None:
             plan_s = K.fill_plan_fast(Ms, fs, gs, 1.0 / reg, np.empty(Ms.shape))
+        else:  # the scaling phase formed the plan and its sums in one pass
+            plan_s, *stats = plan_s
+            if not full or M.dtype != np.float64:
+                stats = None  # measured on the plan as returned
         plan_s = plan_s.astype(M.dtype, copy=False)
     if full:
         plan = plan_s
@@ -760,22 +766,26 @@ def _solve(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose
     if method not in ("sns", "auto"):
         extra = dict(n_sinkhorn_iter=mon.n_iter, n_newton_iter=0)
     return _finish(plan, f, g, a, b, M, np, status=status, mon=mon, reg=reg, tol=tol,
-                   method=method, name=name, stacklevel=stacklevel, **extra)
+                   method=method, name=name, stacklevel=stacklevel, stats=stats, **extra)
 
 
 def _finish(plan, f, g, a, b, M, xp, *, status, mon, reg, tol, method, name, stacklevel,
-            **extra):
+            stats=None, **extra):
     """The result of any Sinkhorn method from the formed plan and potentials (any array
-    namespace ``xp``): marginal error and cost measured on the plan, potentials in ``M``'s
-    dtype, the ConvergenceWarning if due."""
-    marginal_error = float(
-        xp.sum(xp.abs(xp.sum(plan, axis=1, dtype=xp.float64) - a))
-        + xp.sum(xp.abs(xp.sum(plan, axis=0, dtype=xp.float64) - b))
-    )
+    namespace ``xp``): marginal error and cost measured on the plan (or taken from
+    ``stats = (row sums, column sums, cost)`` measured while it was formed), potentials
+    in ``M``'s dtype, the ConvergenceWarning if due."""
+    if stats is not None:
+        rows, cols, cost = stats
+    else:
+        rows = xp.sum(plan, axis=1, dtype=xp.float64)
+        cols = xp.sum(plan, axis=0, dtype=xp.float64)
+    marginal_error = float(xp.sum(xp.abs(rows - a)) + xp.sum(xp.abs(cols - b)))
     rounded = status is Status.SUCCESS and not marginal_error <= max(tol, 1e-12) * 10
     if rounded:
         status = Status.STAGNATION  # rounding left the formed plan off the tolerance
-    cost = float(xp.sum(plan * M, dtype=xp.float64))
+    if stats is None:
+        cost = float(xp.sum(plan * M, dtype=xp.float64))
     f, g = xp.astype(f, M.dtype), xp.astype(g, M.dtype)
     result = make_result(status=status, n_iter=mon.n_iter, plan=plan, cost=cost, f=f, g=g,
                          marginal_error=marginal_error, reg=reg, method=method, **extra)
