@@ -56,6 +56,8 @@ def _weight_eps(*weights) -> float:
     eps = float(np.finfo(np.float64).eps)
     for w in weights:
         dtype = getattr(w, "dtype", None)
+        if dtype is None or (isinstance(w, np.ndarray) and dtype == np.float64):
+            continue
         try:
             if dtype is not None and np.dtype(str(dtype).split(".")[-1]).kind == "f":
                 eps = max(eps, float(np.finfo(np.dtype(str(dtype).split(".")[-1])).eps))
@@ -957,7 +959,7 @@ def sinkhorn(
                        sorted(set(_SINKHORN_KEYWORDS) | sns_names),
                        f"sinkhorn(method={method!r})")
         if method == "auto":
-            sns_options = _check_sns_options(**options)
+            sns_options = _check_sns_options(**options) if options else _SNS_DEFAULTS
             return _solve(a, b, M, reg, method="auto", tol=tol, max_iter=max_iter, init=init,
                           return_history=return_history, verbose=verbose,
                           callback=callback, sns_options=sns_options, name="sinkhorn (auto)")
@@ -1151,3 +1153,5 @@ def _check_sns_options(*, n_sinkhorn=20, threshold=1e-3, density=None, max_newto
 
 #: The options of the SNS method (accepted by ``sinkhorn(method="sns" | "auto")``).
 _SNS_NAMES = frozenset(inspect.signature(_check_sns_options).parameters)
+#: ``_check_sns_options()`` computed once (the default ``auto`` call skips the checks).
+_SNS_DEFAULTS = _check_sns_options()
