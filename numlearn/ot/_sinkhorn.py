@@ -662,7 +662,8 @@ def _auto_solve(M, a, b, reg, f, g, tol, max_iter, mon, options):
        iterations, the Newton phase of SNS takes over from the current potentials.
 
     Returns ``status, err, f, g, extra, formed`` (``formed = (plan, row sums, column
-    sums, cost)`` when the scaling phase finished, else None); ``extra["phases"]`` lists the phases that ran, in order.
+    sums, cost)`` when the scaling phase finished, else None); ``extra["phases"]`` lists
+    the phases that ran, in order.
     """
     phases = []
     kit = _AutoKit(phases)
