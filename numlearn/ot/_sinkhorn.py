@@ -663,7 +663,7 @@ def _auto_solve(M, a, b, reg, f, g, tol, max_iter, mon, options):
 
     Returns ``status, err, f, g, extra, formed`` (``formed = (plan, row sums, column
     sums, cost)`` when the scaling phase finished, else None); ``extra["phases"]`` lists
-    the phases that ran, in order.
+    the phases that ran, in the order of their first use.
     """
     phases = []
     kit = _AutoKit(phases)
@@ -870,9 +870,9 @@ def sinkhorn(
         it returns to the last checked iterate and continues in the log domain. Whenever
         Sinkhorn's measured linear rate predicts more than 1000 further iterations, SNS's
         Newton phase takes over. ``res.phases`` lists the phases that ran (``"scaling"``,
-        ``"log"``, ``"newton"``); the SNS options below apply to its Newton phase and
-        ``max_iter`` caps the Sinkhorn iterations (``max_newton_iter``, default 100, the
-        Newton ones). Its plan is that of ``"sinkhorn_log"`` to rounding.
+        ``"log"``, ``"newton"``, in the order of their first use); the SNS options
+        below apply to its Newton phase and ``max_iter`` caps the Sinkhorn iterations
+        (``max_newton_iter``, default 100, the Newton ones). Its plan is that of ``"sinkhorn_log"`` to rounding.
         ``"sinkhorn_log"``: Sinkhorn in the log domain (Numba row/column log-sum-exp, one
         ``exp`` per entry per half-step, stable for any ``reg``). ``"sinkhorn"``: the
         classic scaling iteration on ``exp(-M/reg)`` (fastest per iteration, but the
@@ -939,10 +939,17 @@ def sinkhorn(
     >>> x = np.linspace(0, 1, 5)
     >>> M = (x[:, None] - x[None, :]) ** 2
     >>> res = sinkhorn(None, None, M, reg=0.05)
-    >>> res.converged, res.marginal_error <= 1e-9
-    (True, True)
+    >>> res.converged, res.marginal_error <= 1e-9, res.phases
+    (True, True, ('scaling',))
     >>> bool(np.allclose(res.plan.sum(axis=1), 0.2))
     True
+
+At small ``reg`` the kernel underflows and ``auto`` runs SNS (epsilon scaling through
+larger ``reg``, whose first stages still scale safely, Newton steps and log-domain
+Sinkhorn sweeps):
+
+    >>> sinkhorn(None, None, M, reg=1e-4).phases
+    ('scaling', 'newton', 'log')
 
     Other array libraries stay in their namespace (CuPy arrays would stay on the GPU):
 
