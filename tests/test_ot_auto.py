@@ -153,3 +153,19 @@ def test_float32_cost_below_its_floor_warns_clearly(method):
     assert 1e-12 < res.marginal_error < 1e-6
     ok = sinkhorn(a, b, M.astype(np.float32), 1e-2, method=method, tol=1e-6)
     assert ok.converged and ok.plan.dtype == np.float32
+
+
+@pytest.mark.parametrize("problem, reg, phases", [
+    (lambda: ot_gaussian_clouds(40, 30, random_state=2), 0.05, ("scaling",)),
+    (lambda: ot_grid_1d(40), 1e-3, ("log", "newton")),
+])
+def test_auto_in_other_array_libraries(problem, reg, phases):
+    xps = pytest.importorskip("array_api_strict")
+    from numlearn._backend import to_numpy
+
+    a, b, M = problem()
+    res = sinkhorn(xps.asarray(a), xps.asarray(b), xps.asarray(M), reg, tol=1e-12)
+    ref = sinkhorn(a, b, M, reg, method="sinkhorn_log", tol=1e-12, max_iter=100000)
+    assert res.converged and res.phases == phases
+    assert type(res.plan).__module__.startswith("array_api_strict")
+    assert np.abs(to_numpy(res.plan) - ref.plan).sum() < 1e-10
