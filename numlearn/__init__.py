@@ -70,6 +70,9 @@ _LAZY_NAMES = {
     "sinkhorn": "numlearn.ot",
     "sinkhorn_newton_sparse": "numlearn.ot",
     "SinkhornTransport": "numlearn.ot",
+    "sinkhorn_unbalanced": "numlearn.ot",
+    "sinkhorn_sample": "numlearn.ot",
+    "sinkhorn_divergence": "numlearn.ot",
     # completion
     "altmin": "numlearn.completion",
     "AltMinCompletion": "numlearn.completion",

@@ -95,7 +95,8 @@ def test_sns_random_assignment_reaches_1e10_in_under_100_iterations():
     assert len(res.history) == res.n_iter
     # Newton is what gets there: plain Sinkhorn is far from 1e-10 after the same count
     with pytest.warns(ConvergenceWarning):
-        slow = sinkhorn(a, b, M, 1 / 1200, max_iter=res.n_iter, tol=1e-10, return_history=True)
+        slow = sinkhorn(a, b, M, 1 / 1200, method="sinkhorn_log", max_iter=res.n_iter,
+                        tol=1e-10, return_history=True)
     assert slow.history[-1] > 1e3 * res.marginal_error
 
 
@@ -118,7 +119,7 @@ def test_small_reg_on_clouds():
     a, b, M = ot_gaussian_clouds(60, random_state=5)
     emd_cost = float(np.sum(ot.emd(a, b, M) * M))
     with pytest.warns(ConvergenceWarning):
-        slow = sinkhorn(a, b, M, 1e-4, max_iter=2000)
+        slow = sinkhorn(a, b, M, 1e-4, method="sinkhorn_log", max_iter=2000)
     assert np.all(np.isfinite(slow.plan)) and np.all(np.isfinite(slow.f))
     assert slow.marginal_error < 1e-2
     assert slow.cost == pytest.approx(emd_cost, abs=1e-2)
@@ -136,7 +137,7 @@ def test_small_reg_on_clouds():
 def test_pot_hard_case_dist0_at_reg_1e5():
     # POT's 1-D example at reg = 1e-5: exp(-M/reg) underflows almost everywhere
     a, b, M = ot_grid_1d(100)
-    res = sinkhorn(a, b, M, 1e-5, tol=1e-9, max_iter=50000)
+    res = sinkhorn(a, b, M, 1e-5, method="sinkhorn_log", tol=1e-9, max_iter=50000)
     assert res.converged
     assert not np.isnan(res.plan).any()
     emd_cost = float(np.sum(ot.emd(a, b, M) * M))
@@ -162,7 +163,7 @@ def test_scaling_sinkhorn_reports_underflow_without_nan():
     assert res.status is Status.DIVERGED and not res.converged
     assert np.all(np.isfinite(res.plan))
     # the same problem is fine in the log domain
-    assert sinkhorn(a, b, M, 1e-4, max_iter=50000).converged
+    assert sinkhorn(a, b, M, 1e-4, method="sinkhorn_log", max_iter=50000).converged
 
 
 # ------------------------------------------------------------------ options and API
@@ -224,7 +225,7 @@ def test_warm_start_saves_iterations(clouds):
 def test_history_callback_and_verbose(clouds, capsys):
     a, b, M = clouds
     seen = []
-    res = sinkhorn(a, b, M, 0.01, return_history=True, verbose=2,
+    res = sinkhorn(a, b, M, 0.01, method="sinkhorn_log", return_history=True, verbose=2,
                    callback=lambda f, g: seen.append(f.copy()))
     assert len(res.history) == res.n_iter == len(seen)
     assert res.history[-1] <= 1e-9 < res.history[0]
@@ -291,7 +292,7 @@ def test_sns_options_reach_newton(clouds):
         (dict(init=(np.zeros(3), np.zeros(2))), ValueError, "init\\[1\\] must be a vector"),
         (dict(callback=3), TypeError, "callback must be callable"),
         (dict(verbose=5), ValueError, "verbose must be <= 2"),
-        (dict(n_sinkhorn=5), TypeError, "unexpected keyword argument"),
+        (dict(method="sinkhorn_log", n_sinkhorn=5), TypeError, "unexpected keyword argument"),
         (dict(method="sns", threshold=2.0), ValueError, "threshold must be <= 1"),
         (dict(method="sns", density=0.0), ValueError, "density must be > 0"),
         (dict(method="sns", cg_rtol=0.0), ValueError, "cg_rtol must be > 0"),
@@ -347,7 +348,7 @@ def test_sinkhorn_transport_sns_and_norm():
     np.testing.assert_allclose(mapped, Xt, atol=0.2)
     np.testing.assert_allclose(mapped.mean(0), Xt.mean(0), atol=1e-8)
     assert est.cost_.max() == pytest.approx(1.0)
-    assert est.get_params()["method"] == "sns"
+    assert est.get_params()["method"] == "auto"
     med = SinkhornTransport(reg=0.1, norm="median", metric="euclidean").fit(Xs, Xt)
     assert np.median(med.cost_) == pytest.approx(1.0)
 

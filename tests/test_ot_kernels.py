@@ -175,3 +175,22 @@ def test_plan_stats_sparse_capped_rows_fit_a_capped_buffer():
     total, nnz, *_ , indptr, indices, data = _run_stats(M, f, g, 10.0, 0.0, 3, size=3 * n)
     assert nnz == 3 * n
     np.testing.assert_array_equal(np.diff(indptr), 3)
+
+
+def test_gibbs_kernel_fill_plan_fast_and_scale_plan_stats():
+    M, f, g = _problem()
+    Kmat = K.gibbs_kernel(M, 0.1, 1 / 0.05, np.empty(M.shape))
+    np.testing.assert_allclose(Kmat, np.exp((0.1 - M) / 0.05), rtol=1e-13)
+    np.testing.assert_allclose(K.gibbs_kernel(M.astype(np.float32), 0.0, 2.0,
+                                              np.empty(M.shape)),
+                               np.exp(-2.0 * M.astype(np.float32).astype(float)), rtol=1e-13)
+    P = K.fill_plan_fast(M, f, g, 1 / 0.05, np.empty(M.shape))
+    np.testing.assert_allclose(P, np.exp(_logplan(M, f, g, 0.05)), rtol=1e-13)
+    u, v = np.exp(f), np.exp(g)
+    r, c = np.empty(M.shape[0]), np.empty(M.shape[1])
+    ref = u[:, None] * Kmat * v[None, :]
+    cost = K.scale_plan_stats(Kmat, u, v, M, r, c)
+    np.testing.assert_allclose(Kmat, ref, rtol=1e-13)
+    np.testing.assert_allclose(r, ref.sum(1), rtol=1e-14)
+    np.testing.assert_allclose(c, ref.sum(0), rtol=1e-14)
+    assert cost == pytest.approx(float((ref * M).sum()), rel=1e-14)

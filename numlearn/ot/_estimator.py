@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from numlearn._backend import get_namespace, is_numpy_namespace, to_device, to_numpy
-from numlearn._validation import check_array, check_option, check_scalar
+from numlearn._validation import check_array, check_option, check_scalar, suggest_keywords
 from numlearn.ot._sinkhorn import _METHODS, sinkhorn
 
 __all__ = ["SinkhornTransport"]
@@ -64,8 +64,10 @@ class SinkhornTransport(BaseEstimator):
     ----------
     reg : float, default 1e-1
         Entropic regularization (relative to the normalized cost when ``norm`` is set).
-    method : {"sns", "sinkhorn_log", "sinkhorn"}, default "sns"
-        Solver (see :func:`numlearn.ot.sinkhorn`).
+    method : {"auto", "sns", "sinkhorn_log", "sinkhorn"}, default "auto"
+        Solver (see :func:`numlearn.ot.sinkhorn`): ``"auto"`` runs scaling iterations
+        while they are safe, the log domain otherwise, and SNS's Newton phase once
+        Sinkhorn stalls.
     metric : str, default "sqeuclidean"
         Ground cost, any metric of :func:`scipy.spatial.distance.cdist`.
     norm : {None, "max", "median"}, default None
@@ -73,7 +75,8 @@ class SinkhornTransport(BaseEstimator):
     tol : float, default 1e-9
         Marginal-error tolerance.
     max_iter : int, default 10000
-        Maximum iterations (Newton iterations for ``method="sns"``).
+        Maximum iterations (Newton iterations for ``method="sns"``, Sinkhorn iterations
+        for ``"auto"``).
     verbose : int, default 0
         Verbosity of the solver.
 
@@ -106,7 +109,8 @@ class SinkhornTransport(BaseEstimator):
     True
     """
 
-    def __init__(self, reg: float = 1e-1, *, method: str = "sns", metric: str = "sqeuclidean",
+    @suggest_keywords
+    def __init__(self, reg: float = 1e-1, *, method: str = "auto", metric: str = "sqeuclidean",
                  norm: str | None = None, tol: float = 1e-9, max_iter: int = 10000,
                  verbose: int = 0):
         self.reg = reg

@@ -34,7 +34,7 @@ __all__ = ["sinkhorn", "sinkhorn_newton_sparse"]
 _SINKHORN_KEYWORDS = ("a", "b", "M", "reg", "method", "tol", "max_iter", "init",
                       "return_history", "verbose", "callback")
 
-_METHODS = ("sinkhorn", "sinkhorn_log", "sns")
+_METHODS = ("auto", "sinkhorn", "sinkhorn_log", "sns")
 
 
 # --------------------------------------------------------------------------------------
@@ -51,6 +51,39 @@ def _check_weights(w, name: str, size: int) -> np.ndarray:
     return w
 
 
+def _weight_eps(*weights) -> float:
+    """Unit roundoff of the least precise floating weights given (float64's otherwise)."""
+    eps = float(np.finfo(np.float64).eps)
+    for w in weights:
+        dtype = getattr(w, "dtype", None)
+        if dtype is None or (isinstance(w, np.ndarray) and dtype == np.float64):
+            continue
+        try:
+            if dtype is not None and np.dtype(str(dtype).split(".")[-1]).kind == "f":
+                eps = max(eps, float(np.finfo(np.dtype(str(dtype).split(".")[-1])).eps))
+        except TypeError:
+            continue
+    return eps
+
+
+def _check_masses(a, b, eps, xp=np):
+    """Equal total masses, to ``1e-8`` relative for float64 weights and to ``16 eps`` for
+    less precise ones (float32 ``a = ot.unif(n).astype(float32)`` sums to 1 ± 6e-8). Less
+    precise weights have ``b`` rescaled to ``a``'s mass (a change below their rounding),
+    so that the marginals are feasible to any tolerance."""
+    sa, sb = float(xp.sum(a)), float(xp.sum(b))
+    rtol = max(1e-8, 16.0 * eps)
+    if abs(sa - sb) > rtol * max(sa, sb):
+        raise ValueError(
+            f"a and b must have the same total mass (the marginals are infeasible otherwise); "
+            f"got sum(a) = {sa!r} and sum(b) = {sb!r} (relative tolerance {rtol:.1e} for "
+            f"these weights' dtype)."
+        )
+    if eps > float(np.finfo(np.float64).eps) and sa != sb:
+        b = b * (sa / sb)
+    return b
+
+
 def _check_problem(a, b, M, reg):
     M = check_array(M, "M", ndim=2)
     if M.dtype not in (np.float32, np.float64):
@@ -58,14 +91,10 @@ def _check_problem(a, b, M, reg):
     n, m = M.shape
     if n == 0 or m == 0:
         raise ValueError(f"M must be non-empty, got shape {M.shape}.")
+    eps = _weight_eps(a, b)
     a = _check_weights(a, "a", n)
     b = _check_weights(b, "b", m)
-    sa, sb = float(a.sum()), float(b.sum())
-    if abs(sa - sb) > 1e-8 * max(sa, sb):
-        raise ValueError(
-            f"a and b must have the same total mass (the marginals are infeasible otherwise); "
-            f"got sum(a) = {sa!r} and sum(b) = {sb!r}."
-        )
+    b = _check_masses(a, b, eps)
     reg = check_scalar(reg, "reg", low=0.0, include_low=False)
     return a, b, np.ascontiguousarray(M), reg
 
@@ -474,17 +503,220 @@ def _sns_stages(M, a, b, reg, f, g, tol, mon, options, kit=_NumbaSNS):
 
 
 # --------------------------------------------------------------------------------------
+# method="auto": scaling while safe, log domain otherwise, Newton once Sinkhorn stalls
+# --------------------------------------------------------------------------------------
+#: The Gibbs kernel exp(-(M - min M)/reg) has no subnormal entry below this span / reg.
+_AUTO_KERNEL_SPAN = 650.0
+#: Scalings u, v (and 1/u, 1/v) are kept inside [1e-250, 1e250]: far from under/overflow.
+_AUTO_SCALING_LIMIT = 1e250
+#: Iterations between two checks of the scaling loop (POT checks every 10 as well).
+_AUTO_CHECK_EVERY = 10
+#: Newton takes over when Sinkhorn's measured rate predicts more iterations than this. One
+#: Newton iteration costs a few passes with an exp per entry of M (~30 BLAS mat-vec pairs)
+#: and SNS needs about 10 of them from where Sinkhorn stalls.
+_AUTO_NEWTON_AFTER = 1000
+
+
+class _AutoKit(_NumbaSNS):
+    """:class:`_NumbaSNS` that records the phases that ran and skips the warm-up passes
+    when ``n_sinkhorn`` is 0 (the Sinkhorn phase of ``auto`` already ran)."""
+
+    def __init__(self, phases):
+        self.phases = phases
+
+    def _note(self, phase):
+        if phase not in self.phases:
+            self.phases.append(phase)
+
+    def scaling_loop(self, M, a, b, reg, f, g, tol, max_iter, mon):
+        if max_iter == 0:
+            return Status.MAX_ITER, math.inf, f, g
+        self._note("scaling")
+        return _NumbaSNS.scaling_loop(M, a, b, reg, f, g, tol, max_iter, mon)
+
+    def log_loop(self, M, a, b, reg, f, g, tol, max_iter, mon):
+        if max_iter == 0:
+            return Status.MAX_ITER, math.inf, f, g
+        self._note("log")
+        return _NumbaSNS.log_loop(M, a, b, reg, f, g, tol, max_iter, mon)
+
+    def sweep(self, M, a, b, reg, f, g):
+        return _NumbaSNS.sweep(M, a, b, reg, f, g)
+
+    def plan_state(self, M, threshold, cap, like=None):
+        self._note("newton")
+        return _NumbaSNS.plan_state(M, threshold, cap, like)
+
+
+class _StallMeter:
+    """Sinkhorn's linear rate, measured over windows of at least 10 iterations, and the
+    verdict "stalled" when it predicts more than ``_AUTO_NEWTON_AFTER`` iterations to go."""
+
+    def __init__(self, tol):
+        self.log_tol = math.log(max(tol, 1e-16))
+        self.ref = None
+
+    def stalled(self, it, err) -> bool:
+        if self.ref is None:
+            self.ref = (it, err)
+            return False
+        it0, err0 = self.ref
+        if it - it0 < _AUTO_CHECK_EVERY:
+            return False
+        self.ref = (it, err)
+        if not (err > 0 and err0 > 0):
+            return False
+        rate = math.log(err / err0) / (it - it0)  # log of the per-iteration factor
+        if rate >= 0.0:
+            return True
+        return (self.log_tol - math.log(err)) / rate > _AUTO_NEWTON_AFTER
+
+
+def _auto_scaling_phase(M, a, b, reg, f, g, tol, max_iter, mon):
+    """Sinkhorn–Knopp on the Gibbs kernel with BLAS mat-vecs, checked every few iterations.
+
+    Returns ``(verdict, status, err, f, g, formed)``: verdict ``"done"`` (``status``
+    final, ``formed = (plan, row sums, column sums, cost)``, the plan in place of the
+    kernel), ``"log"`` (a scaling left
+    ``[1e-250, 1e250]`` or the error was not finite: ``f``, ``g`` are the last checked
+    safe potentials) or ``"newton"`` (the rate stalled).
+    """
+    lo = float(M.min())
+    inv_reg = 1.0 / reg
+    Kmat = K.gibbs_kernel(M, lo, inv_reg, np.empty(M.shape))
+    # P = diag(u) Kmat diag(v) with u = exp((f - lo)/reg), v = exp(g/reg)
+    v = np.exp(g * inv_reg)
+    u = np.exp((f - lo) * inv_reg)
+    if not (np.all(v > 1.0 / _AUTO_SCALING_LIMIT) and np.all(v < _AUTO_SCALING_LIMIT)):
+        return "log", Status.MAX_ITER, math.inf, f, g, None
+    every = 1 if (mon.callback is not None or mon.history is not None) else _AUTO_CHECK_EVERY
+    meter = _StallMeter(tol)
+    KT = Kmat.T
+    it, err = 0, math.inf
+    verdict, status = "done", Status.MAX_ITER
+    with np.errstate(all="ignore"):
+        Kv = Kmat @ v
+        while True:  # the first check after one iteration (a warm start may be done)
+            k = min(every if it else 1, max_iter - it)
+            if k <= 0:
+                break
+            u0, v0, Kv0 = u, v, Kv
+            for _ in range(k):
+                u = a / Kv
+                v = b / (KT @ u)
+                Kv = Kmat @ v
+            err = float(np.abs(u * Kv - a).sum())
+            if not (math.isfinite(err) and _AUTO_SCALING_LIMIT > u.max()
+                    and u.min() > 1.0 / _AUTO_SCALING_LIMIT and _AUTO_SCALING_LIMIT > v.max()
+                    and v.min() > 1.0 / _AUTO_SCALING_LIMIT):
+                u, v, Kv = u0, v0, Kv0  # back to the last safe iterate: the log domain
+                verdict = "log"
+                break
+            it += k
+            f = reg * np.log(u) + lo
+            g = reg * np.log(v)
+            mon.n_iter += k - 1
+            stop = mon.check(err, f, g, tol)
+            if stop is not None:
+                status = stop
+                break
+            if meter.stalled(it, err):
+                verdict = "newton"
+                break
+    f = reg * np.log(u) + lo
+    g = reg * np.log(v)
+    if verdict != "done":
+        return verdict, status, err, f, g, None
+    r, c = np.empty(M.shape[0]), np.empty(M.shape[1])
+    cost = K.scale_plan_stats(Kmat, u, v, M, r, c)  # the kernel becomes the plan
+    return verdict, status, err, f, g, (Kmat, r, c, cost)
+
+
+def _auto_log_phase(M, a, b, reg, f, g, tol, max_iter, mon):
+    """Log-domain Sinkhorn in windows of 10 iterations until it converges, reaches
+    ``max_iter`` or stalls (verdict ``"newton"``). Returns ``(verdict, status, err)``,
+    ``f``, ``g`` updated in place."""
+    meter = _StallMeter(tol)
+    it, err = 0, math.inf
+    while it < max_iter:
+        k = min(_AUTO_CHECK_EVERY, max_iter - it)
+        status, err = _sinkhorn_log_loop(M, a, b, reg, f, g, tol, k, mon)
+        it += k
+        if status is not Status.MAX_ITER:
+            return "done", status, err
+        if meter.stalled(it, err):
+            return "newton", Status.MAX_ITER, err
+    return "done", Status.MAX_ITER, err
+
+
+def _auto_solve(M, a, b, reg, f, g, tol, max_iter, mon, options):
+    """``method="auto"`` on the support of the weights.
+
+    1. If the Gibbs kernel ``exp(-(M - min M)/reg)`` has no subnormal entry (span of
+       ``M`` below 650 ``reg``), Sinkhorn–Knopp scaling with BLAS mat-vecs; its scalings
+       are checked every 10 iterations and, on leaving ``[1e-250, 1e250]``, the solver
+       returns to the last checked iterate and continues in the log domain.
+    2. Otherwise (the kernel underflows) SNS from the start: its epsilon scaling and
+       log-domain warm-up are what converges at small ``reg``.
+    3. Whenever Sinkhorn's measured linear rate predicts more than 1000 further
+       iterations, the Newton phase of SNS takes over from the current potentials.
+
+    Returns ``status, err, f, g, extra, formed`` (``formed = (plan, row sums, column
+    sums, cost)`` when the scaling phase finished, else None); ``extra["phases"]`` lists
+    the phases that ran, in the order of their first use.
+    """
+    phases = []
+    kit = _AutoKit(phases)
+    lo, hi = float(M.min()), float(M.max())
+    plan = None
+    sinkhorn_iters = 0
+
+    def newton(f, g, status, err):
+        start = mon.n_iter
+        status, err, f, g, extra = _sns_stages(
+            M, a, b, reg, f, g, tol, mon, {**options, "n_sinkhorn": 0, "reg_schedule": ()}, kit)
+        extra["n_sinkhorn_iter"] += sinkhorn_iters
+        extra["n_iter_newton_phase"] = mon.n_iter - start
+        return status, err, f, g, extra
+
+    if (hi - lo) <= _AUTO_KERNEL_SPAN * reg:
+        kit._note("scaling")
+        start = mon.n_iter
+        verdict, status, err, f, g, plan = _auto_scaling_phase(M, a, b, reg, f, g, tol,
+                                                               max_iter, mon)
+        sinkhorn_iters = mon.n_iter - start
+        if verdict == "log":
+            kit._note("log")
+            start = mon.n_iter
+            verdict, status, err = _auto_log_phase(M, a, b, reg, f, g, tol,
+                                                   max_iter - sinkhorn_iters, mon)
+            sinkhorn_iters += mon.n_iter - start
+        if verdict == "newton":
+            status, err, f, g, extra = newton(f, g, status, err)
+        else:
+            extra = dict(n_sinkhorn_iter=sinkhorn_iters, n_newton_iter=0, n_cg_iter=0)
+    else:  # the kernel underflows: SNS with epsilon scaling and log-domain warm-up
+        status, err, f, g, extra = _sns_stages(M, a, b, reg, f, g, tol, mon, options, kit)
+    extra.pop("n_iter_newton_phase", None)
+    extra["phases"] = tuple(phases)
+    return status, err, f, g, extra, plan
+
+
+# --------------------------------------------------------------------------------------
 # public functions
 # --------------------------------------------------------------------------------------
 def _solve(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose, callback,
-           sns_options, name):
+           sns_options, name, stacklevel=5):
+    """Validate and solve; ``stacklevel`` makes the ConvergenceWarning point at the user's
+    call (5 from an undecorated public function, one more through ``@suggest_keywords``)."""
     xp = get_namespace(a, b, M)
     if not is_numpy_namespace(xp):  # CuPy, array_api_strict, ...: the array-API loops
         from numlearn.ot._sinkhorn_array_api import solve_array_api
 
         return solve_array_api(a, b, M, reg, method=method, tol=tol, max_iter=max_iter,
                                init=init, return_history=return_history, verbose=verbose,
-                               callback=callback, name=name, xp=xp, sns_options=sns_options)
+                               callback=callback, name=name, xp=xp, sns_options=sns_options,
+                               stacklevel=stacklevel)
     a, b, M, reg = _check_problem(a, b, M, reg)
     n, m = M.shape
     tol = check_scalar(tol, "tol", low=0.0)
@@ -502,6 +734,11 @@ def _solve(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose
         status, err = _sinkhorn_log_loop(Ms, a_s, b_s, reg, fs, gs, tol, max_iter, mon)
     elif method == "sinkhorn":
         status, err = _sinkhorn_scaling_loop(Ms, a_s, b_s, reg, fs, gs, tol, max_iter, mon)
+    elif method == "auto":
+        status, err, fs, gs, extra, plan_s = _auto_solve(Ms, a_s, b_s, reg, fs, gs, tol,
+                                                         max_iter, mon, sns_options)
+        if full:  # the phases rebind the potentials
+            f, g = fs, gs
     else:
         status, err, fs, gs, extra = _sns_stages(Ms, a_s, b_s, reg, fs, gs, tol, mon,
                                                  sns_options)
@@ -509,8 +746,18 @@ def _solve(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose
             f, g = fs, gs
     mon.progress.update(mon.n_iter, err, final=True)
 
-    plan_s = np.empty(Ms.shape, dtype=M.dtype)
-    K.fill_plan(Ms, fs, gs, 1.0 / reg, plan_s)
+    stats = None
+    if method != "auto":
+        plan_s = np.empty(Ms.shape, dtype=M.dtype)
+        K.fill_plan(Ms, fs, gs, 1.0 / reg, plan_s)
+    else:
+        if plan_s is None:
+            plan_s = K.fill_plan_fast(Ms, fs, gs, 1.0 / reg, np.empty(Ms.shape))
+        else:  # the scaling phase formed the plan and its sums in one pass
+            plan_s, *stats = plan_s
+            if not full or M.dtype != np.float64:
+                stats = None  # measured on the plan as returned
+        plan_s = plan_s.astype(M.dtype, copy=False)
     if full:
         plan = plan_s
     else:
@@ -519,24 +766,29 @@ def _solve(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose
         f = np.full(n, -np.inf)
         g = np.full(m, -np.inf)
         f[sa], g[sb] = fs, gs
-    if method != "sns":
+    if method not in ("sns", "auto"):
         extra = dict(n_sinkhorn_iter=mon.n_iter, n_newton_iter=0)
     return _finish(plan, f, g, a, b, M, np, status=status, mon=mon, reg=reg, tol=tol,
-                   method=method, name=name, stacklevel=5, **extra)
+                   method=method, name=name, stacklevel=stacklevel, stats=stats, **extra)
 
 
 def _finish(plan, f, g, a, b, M, xp, *, status, mon, reg, tol, method, name, stacklevel,
-            **extra):
+            stats=None, **extra):
     """The result of any Sinkhorn method from the formed plan and potentials (any array
-    namespace ``xp``): marginal error and cost measured on the plan, potentials in ``M``'s
-    dtype, the ConvergenceWarning if due."""
-    marginal_error = float(
-        xp.sum(xp.abs(xp.sum(plan, axis=1, dtype=xp.float64) - a))
-        + xp.sum(xp.abs(xp.sum(plan, axis=0, dtype=xp.float64) - b))
-    )
-    if status is Status.SUCCESS and not marginal_error <= max(tol, 1e-12) * 10:
+    namespace ``xp``): marginal error and cost measured on the plan (or taken from
+    ``stats = (row sums, column sums, cost)`` measured while it was formed), potentials
+    in ``M``'s dtype, the ConvergenceWarning if due."""
+    if stats is not None:
+        rows, cols, cost = stats
+    else:
+        rows = xp.sum(plan, axis=1, dtype=xp.float64)
+        cols = xp.sum(plan, axis=0, dtype=xp.float64)
+    marginal_error = float(xp.sum(xp.abs(rows - a)) + xp.sum(xp.abs(cols - b)))
+    rounded = status is Status.SUCCESS and not marginal_error <= max(tol, 1e-12) * 10
+    if rounded:
         status = Status.STAGNATION  # rounding left the formed plan off the tolerance
-    cost = float(xp.sum(plan * M, dtype=xp.float64))
+    if stats is None:
+        cost = float(xp.sum(plan * M, dtype=xp.float64))
     f, g = xp.astype(f, M.dtype), xp.astype(g, M.dtype)
     result = make_result(status=status, n_iter=mon.n_iter, plan=plan, cost=cost, f=f, g=g,
                          marginal_error=marginal_error, reg=reg, method=method, **extra)
@@ -544,6 +796,13 @@ def _finish(plan, f, g, a, b, M, xp, *, status, mon, reg, tol, method, name, sta
         result.message = (
             "Diverged: the kernel exp(-M/reg) underflowed (a row or column of it is zero); "
             "use method='sinkhorn_log' or 'sns' for small reg."
+        )
+    if rounded and M.dtype == xp.float32:
+        result.message = (
+            f"Stagnation at float32's floor: the float64 iterates met tol = {tol:g}, but the "
+            f"plan rounded to float32 has marginal error {marginal_error:.1e} (float32 plans "
+            f"reach about 1e-8 to 1e-6, their unit roundoff 6e-8 times the spread of their "
+            f"mass); ask for tol >= {marginal_error:.0e} or pass M as float64."
         )
     if mon.history is not None:
         result.history = np.asarray(mon.history)
@@ -557,7 +816,7 @@ def sinkhorn(
     M: Any,
     reg: float,
     *,
-    method: str = "sinkhorn_log",
+    method: str = "auto",
     tol: float = 1e-9,
     max_iter: int = 10000,
     init: tuple | None = None,
@@ -590,12 +849,30 @@ def sinkhorn(
     a : array, shape (n,), or None
         Source weights (non-negative). ``None`` or an empty list means uniform ``1/n``.
     b : array, shape (m,), or None
-        Target weights, with the same total mass as ``a`` (relative difference ≤ 1e-8).
+        Target weights, with the same total mass as ``a`` (relative difference ≤ 1e-8
+        for float64 weights, ≤ 16 times the unit roundoff for less precise ones, e.g.
+        2e-6 for float32 ``ot.unif(n).astype(np.float32)``; such ``b`` is rescaled to
+        ``a``'s mass). Weights are float64 inside.
     M : array, shape (n, m)
-        Cost matrix (float32 or float64; the plan has the same dtype).
+        Cost matrix (float32 or float64; the plan has the same dtype). The potentials
+        are float64 inside for either; a float32 plan is rounded at the end, which leaves
+        a marginal error of about 1e-8 to 1e-6 (float32's unit roundoff 6e-8 times the
+        spread of the plan's mass): a ``tol`` below that floor ends with status
+        ``STAGNATION`` and a ConvergenceWarning that says so and names the error reached.
     reg : float
         Entropic regularization (> 0).
-    method : {"sinkhorn_log", "sinkhorn", "sns"}, default "sinkhorn_log"
+    method : {"auto", "sinkhorn_log", "sinkhorn", "sns"}, default "auto"
+        ``"auto"``: Sinkhorn–Knopp scaling on the Gibbs kernel ``exp(-(M - min M)/reg)``
+        (computed by a vectorized Numba exp, iterated with BLAS mat-vecs, the error
+        checked after the first iteration and then every 10, as POT does) while it is
+        safe: when the kernel would underflow (``span(M) > 650 reg``) it runs SNS (below)
+        from the start, and when a scaling leaves ``[1e-250, 1e250]`` (checked at run time)
+        it returns to the last checked iterate and continues in the log domain. Whenever
+        Sinkhorn's measured linear rate predicts more than 1000 further iterations, SNS's
+        Newton phase takes over. ``res.phases`` lists the phases that ran (``"scaling"``,
+        ``"log"``, ``"newton"``, in the order of their first use); the SNS options
+        below apply to its Newton phase and ``max_iter`` caps the Sinkhorn iterations
+        (``max_newton_iter``, default 100, the Newton ones). Its plan is that of ``"sinkhorn_log"`` to rounding.
         ``"sinkhorn_log"``: Sinkhorn in the log domain (Numba row/column log-sum-exp, one
         ``exp`` per entry per half-step, stable for any ``reg``). ``"sinkhorn"``: the
         classic scaling iteration on ``exp(-M/reg)`` (fastest per iteration, but the
@@ -662,25 +939,38 @@ def sinkhorn(
     >>> x = np.linspace(0, 1, 5)
     >>> M = (x[:, None] - x[None, :]) ** 2
     >>> res = sinkhorn(None, None, M, reg=0.05)
-    >>> res.converged, res.marginal_error <= 1e-9
-    (True, True)
+    >>> res.converged, res.marginal_error <= 1e-9, res.phases
+    (True, True, ('scaling',))
     >>> bool(np.allclose(res.plan.sum(axis=1), 0.2))
     True
+
+At small ``reg`` the kernel underflows and ``auto`` runs SNS (epsilon scaling through
+larger ``reg``, whose first stages still scale safely, Newton steps and log-domain
+Sinkhorn sweeps):
+
+    >>> sinkhorn(None, None, M, reg=1e-4).phases
+    ('scaling', 'newton', 'log')
 
     Other array libraries stay in their namespace (CuPy arrays would stay on the GPU):
 
     >>> import array_api_strict as xps
     >>> res_x = sinkhorn(None, None, xps.asarray(M), reg=0.05)
-    >>> type(res_x.plan).__module__.startswith("array_api_strict"), res_x.n_iter == res.n_iter
+    >>> type(res_x.plan).__module__.startswith("array_api_strict"), res_x.converged
     (True, True)
     """
     check_option(method, "method", _METHODS)
     max_iter = check_scalar(max_iter, "max_iter", kind=int, low=0)
     check_verbose(verbose)
-    if method == "sns":  # straight to _solve, so that warnings point at the caller
-        sns_names = set(inspect.signature(_check_sns_options).parameters)
+    if method in ("sns", "auto"):  # straight to _solve: warnings point at the caller
+        sns_names = _SNS_NAMES
         check_keywords({k: v for k, v in options.items() if k not in sns_names},
-                       sorted(set(_SINKHORN_KEYWORDS) | sns_names), "sinkhorn(method='sns')")
+                       sorted(set(_SINKHORN_KEYWORDS) | sns_names),
+                       f"sinkhorn(method={method!r})")
+        if method == "auto":
+            sns_options = _check_sns_options(**options) if options else _SNS_DEFAULTS
+            return _solve(a, b, M, reg, method="auto", tol=tol, max_iter=max_iter, init=init,
+                          return_history=return_history, verbose=verbose,
+                          callback=callback, sns_options=sns_options, name="sinkhorn (auto)")
         sns_options = _check_sns_options(**{"max_newton_iter": max_iter, **options})
         return _solve(a, b, M, reg, method="sns", tol=tol,
                       max_iter=sns_options["max_newton_iter"], init=init,
@@ -839,7 +1129,8 @@ def sinkhorn_newton_sparse(
                                  cg_maxiter=cg_maxiter, reg_schedule=reg_schedule)
     return _solve(a, b, M, reg, method="sns", tol=tol, max_iter=options["max_newton_iter"],
                   init=init, return_history=return_history, verbose=verbose,
-                  callback=callback, sns_options=options, name="sinkhorn_newton_sparse")
+                  callback=callback, sns_options=options, name="sinkhorn_newton_sparse",
+                  stacklevel=6)
 
 
 def _check_sns_options(*, n_sinkhorn=20, threshold=1e-3, density=None, max_newton_iter=100,
@@ -866,3 +1157,9 @@ def _check_sns_options(*, n_sinkhorn=20, threshold=1e-3, density=None, max_newto
     return dict(n_sinkhorn=n_sinkhorn, threshold=threshold, density=density,
                 max_newton_iter=max_newton_iter, cg_rtol=cg_rtol, cg_maxiter=cg_maxiter,
                 reg_schedule=reg_schedule)
+
+
+#: The options of the SNS method (accepted by ``sinkhorn(method="sns" | "auto")``).
+_SNS_NAMES = frozenset(inspect.signature(_check_sns_options).parameters)
+#: ``_check_sns_options()`` computed once (the default ``auto`` call skips the checks).
+_SNS_DEFAULTS = _check_sns_options()

@@ -25,7 +25,7 @@ import numpy as np
 from numlearn._backend import device_of, is_cupy_array
 from numlearn._result import Status
 from numlearn._validation import check_array, check_callable, check_scalar, check_vector
-from numlearn.ot._sinkhorn import _finish, _Monitor
+from numlearn.ot._sinkhorn import _check_masses, _finish, _Monitor, _weight_eps
 
 __all__ = ["solve_array_api"]
 
@@ -61,14 +61,10 @@ def _check_problem(a, b, M, reg, xp):
     if n == 0 or m == 0:
         raise ValueError(f"M must be non-empty, got shape {tuple(M.shape)}.")
     device = device_of(M)
+    eps = _weight_eps(a, b)
     a = _check_weights(a, "a", n, xp, device)
     b = _check_weights(b, "b", m, xp, device)
-    sa, sb = float(xp.sum(a)), float(xp.sum(b))
-    if abs(sa - sb) > 1e-8 * max(sa, sb):
-        raise ValueError(
-            f"a and b must have the same total mass (the marginals are infeasible otherwise); "
-            f"got sum(a) = {sa!r} and sum(b) = {sb!r}."
-        )
+    b = _check_masses(a, b, eps, xp)
     reg = check_scalar(reg, "reg", low=0.0, include_low=False)
     return a, b, M, reg
 
@@ -241,7 +237,27 @@ def solve_array_api(a, b, M, reg, *, method, tol, max_iter, init, return_history
     # NumPy-backed namespaces (array_api_strict) would warn on exp overflow or a / 0 in a
     # diverging scaling iteration: the loops test for it themselves (no effect on CuPy).
     with np.errstate(all="ignore"):
-        if method == "sinkhorn_log":
+        if method == "auto":  # resolved here: scaling while provably safe, SNS otherwise
+            from numlearn.ot._sinkhorn import _scaling_is_safe
+
+            phases = []
+            if _scaling_is_safe(Ms, fs, gs, reg, xp):
+                phases.append("scaling")
+                f0, g0 = fs, gs
+                status, err, fs, gs = _scaling_loop(Ms, a_s, b_s, reg, fs, gs, tol,
+                                                    max_iter, mon, xp)
+                if status is Status.DIVERGED:
+                    fs, gs = f0, g0
+            if not phases or status is Status.DIVERGED:
+                from numlearn.ot._sns_array_api import sns_stages
+
+                phases += ["log", "newton"]
+                status, err, fs, gs, extra = sns_stages(Ms, a_s, b_s, reg, fs, gs, tol, mon,
+                                                        xp, ops, sns_options)
+            else:
+                extra = dict(n_sinkhorn_iter=mon.n_iter, n_newton_iter=0)
+            extra["phases"] = tuple(phases)
+        elif method == "sinkhorn_log":
             status, err, fs, gs = _log_loop(Ms, a_s, b_s, reg, fs, gs, tol, max_iter, mon, xp,
                                             ops)
         elif method == "sinkhorn":
@@ -259,7 +275,7 @@ def solve_array_api(a, b, M, reg, *, method, tol, max_iter, init, return_history
             f, g = _expand(fs, sa, xp), _expand(gs, sb, xp)
         # exp(-inf) = 0 off the support, so the full plan comes out in one pass
         plan = xp.astype(xp.exp(_exponent(M, f, g, 1.0 / reg)), M.dtype)
-    if method != "sns":
+    if method not in ("sns", "auto"):
         extra = dict(n_sinkhorn_iter=mon.n_iter, n_newton_iter=0)
     return _finish(plan, f, g, a, b, M, xp, status=status, mon=mon, reg=reg, tol=tol,
                    method=method, name=name, stacklevel=stacklevel + 1, **extra)
