@@ -100,6 +100,23 @@ def _sns(v):
     return numlearn.sinkhorn_newton_sparse(*_ot(), reg=0.05, verbose=v)
 
 
+def _unbalanced(v):
+    return numlearn.sinkhorn_unbalanced(*_ot(), reg=0.05, reg_m=1.0, verbose=v)
+
+
+def _clouds():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((30, 2)), rng.standard_normal((25, 2)) + 1.0
+
+
+def _sample(v):
+    return numlearn.sinkhorn_sample(*_clouds(), reg=0.5, verbose=v)
+
+
+def _divergence(v):
+    return numlearn.sinkhorn_divergence(*_clouds(), reg=0.5, verbose=v)
+
+
 def _transport(v):
     rng = np.random.default_rng(0)
     return numlearn.SinkhornTransport(reg=0.5, verbose=v).fit(
@@ -127,6 +144,8 @@ CASES = {
     "minimize_constrained": _minimize_constrained,
     "coordinate_descent": _coordinate_descent, "Lasso": _lasso, "ElasticNet": _enet,
     "LogisticRegression": _logistic, "sinkhorn": _sinkhorn,
+    "sinkhorn_unbalanced": _unbalanced, "sinkhorn_sample": _sample,
+    "sinkhorn_divergence": _divergence,
     "sinkhorn_newton_sparse": _sns, "SinkhornTransport": _transport, "altmin": _altmin,
     "train": _train,
 }

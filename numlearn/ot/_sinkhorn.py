@@ -1130,7 +1130,7 @@ def sinkhorn_newton_sparse(
     return _solve(a, b, M, reg, method="sns", tol=tol, max_iter=options["max_newton_iter"],
                   init=init, return_history=return_history, verbose=verbose,
                   callback=callback, sns_options=options, name="sinkhorn_newton_sparse",
-                  stacklevel=6)
+                  stacklevel=5)
 
 
 def _check_sns_options(*, n_sinkhorn=20, threshold=1e-3, density=None, max_newton_iter=100,
