@@ -13,7 +13,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from numlearn._backend import device_of, to_numpy
-from numlearn._validation import check_array, check_option, check_random_state, check_scalar
+from numlearn._validation import (
+    check_array,
+    check_option,
+    check_random_state,
+    check_scalar,
+    check_sparse_structure,
+)
 from numlearn.linear_model._cd_parallel import _check_data as _check_data_xp
 from numlearn.linear_model._cd_parallel import _Design, parallel_namespace, solve_parallel
 from numlearn.linear_model._coordinate_descent import (
@@ -39,6 +45,13 @@ def _solver_kwargs(est) -> dict:
         random_state=est.random_state,
         verbose=est.verbose,
     )
+
+
+def _checked_sparse(X, fmt, check_input=True):
+    """A SciPy sparse ``X`` with its structure checked before SciPy converts or
+    multiplies it (duplicates summed, on a copy); anything else unchanged."""
+    return check_sparse_structure(X, "X", format=fmt, check_input=check_input) \
+        if sp.issparse(X) else X
 
 
 def _fit_cd(X, y, datafit, penalty, warm, kwargs):
@@ -117,17 +130,20 @@ class ElasticNet(RegressorMixin, BaseEstimator):
         l1_ratio = check_scalar(self.l1_ratio, "l1_ratio", low=0.0, high=1.0)
         return _EnetPenalty(alpha, l1_ratio)
 
-    def fit(self, X, y):
+    def fit(self, X, y, check_input=True):
         """Fit the model (sample weights are not supported).
 
         CuPy (dense or ``cupyx.scipy.sparse``) and other array-API inputs are fitted by
         the parallel coordinate descent of :mod:`numlearn.linear_model._cd_parallel`;
         ``coef_`` and ``intercept_`` (0-d) are then arrays of that namespace and device.
+        ``check_input=False`` skips the structural check of a SciPy sparse ``X`` (as
+        scikit-learn's), for callers that checked it already; never the default.
         """
         penalty = self._penalty()
         xp = parallel_namespace(X, y)
         if xp is not None:
             return self._fit_array_api(X, y, xp, penalty)
+        X = _checked_sparse(X, "csc", check_input)
         X, y = validate_data(self, X, y, accept_sparse="csc", dtype=[np.float64, np.float32],
                              y_numeric=True, order="F")
         y = np.asarray(y, dtype=X.dtype)
@@ -166,7 +182,7 @@ class ElasticNet(RegressorMixin, BaseEstimator):
             coef = _in_namespace(self.coef_, xp, X)
             intercept = _in_namespace(self.intercept_, xp, X)
             return xp.reshape(X @ coef, (-1,)) + intercept
-        X = validate_data(self, X, accept_sparse=True, reset=False)
+        X = validate_data(self, _checked_sparse(X, None), accept_sparse=True, reset=False)
         if not isinstance(self.coef_, np.ndarray):  # fitted on array-API inputs
             return np.asarray(X @ to_numpy(self.coef_)).ravel() + float(self.intercept_)
         return np.asarray(X @ self.coef_).ravel() + self.intercept_
@@ -300,6 +316,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         xp = parallel_namespace(X, y)
         if xp is not None:
             return self._fit_array_api(X, y, xp)
+        X = _checked_sparse(X, "csc")
         X, y = validate_data(self, X, y, accept_sparse="csc", dtype=[np.float64, np.float32],
                              order="F")
         check_classification_targets(y)
@@ -394,7 +411,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             coef = _in_namespace(self.coef_, xp, X)
             scores = X @ xp.permute_dims(coef, (1, 0)) + _in_namespace(self.intercept_, xp, X)
             return scores[:, 0] if scores.shape[1] == 1 else scores
-        X = validate_data(self, X, accept_sparse=True, reset=False)
+        X = validate_data(self, _checked_sparse(X, None), accept_sparse=True, reset=False)
         if not isinstance(self.coef_, np.ndarray):  # fitted on array-API inputs
             scores = np.asarray(X @ to_numpy(self.coef_).T) + to_numpy(self.intercept_)
             return scores[:, 0] if scores.shape[1] == 1 else scores
