@@ -291,7 +291,9 @@ def _index_array(arr: Any, name: str) -> np.ndarray:
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}.")
     if arr.dtype != np.int32 and arr.dtype != np.int64:
-        arr = arr.astype(np.int64)  # unsigned values past 2**63 wrap negative: refused below
+        # small types to int32 (the kernels' usual signature, no new compilation); wider
+        # unsigned ones to int64, where values past 2**63 wrap negative: refused below
+        arr = arr.astype(np.int32 if arr.dtype.itemsize < 4 else np.int64)
     return arr
 
 
@@ -362,7 +364,7 @@ def check_sparse_structure(A: Any, name: str = "A", *, format: str | None = "csr
     - COO ``row``/``col`` outside the shape or of another length than ``data``;
 
     and a ``TypeError`` for non-integer index arrays or a dtype :func:`float_dtype`
-    refuses. Index arrays of other integer dtypes become int64.
+    refuses. Index arrays of other integer dtypes become int32 (narrower ones) or int64.
 
     Parameters
     ----------
