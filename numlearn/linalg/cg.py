@@ -16,6 +16,7 @@ from numlearn._validation import (
     suggest_keywords,
     check_callable,
     check_operator,
+    check_symmetric,
     check_scalar,
     check_vector,
 )
@@ -86,7 +87,9 @@ def cg(
     ------
     ValueError
         If ``A`` is not square, shapes disagree, inputs are not finite or tolerances
-        are negative.
+        are negative, or an explicit ``A`` or ``M`` (NumPy array, SciPy sparse matrix) is
+        not symmetric (checked to the square root of its dtype's epsilon, about the cost
+        of one product; LinearOperators and callables are trusted).
     TypeError
         If an argument has the wrong type.
 
@@ -115,6 +118,7 @@ def cg(
     True
     """
     A, (n, _) = check_operator(A, "A")
+    check_symmetric(A, "A")
     xp = get_namespace(b, None if sp.issparse(A) else A)
     b = check_vector(b, "b", n, xp=xp)
     x = xp.zeros_like(b) if x0 is None else check_vector(x0, "x0", n, xp=xp, copy=True)
@@ -128,6 +132,7 @@ def cg(
             M, shape = check_operator(M, "M")
             if shape != (n, n):
                 raise ValueError(f"M must have shape ({n}, {n}), got {shape}.")
+            check_symmetric(M, "M")
         psolve = as_matvec(M, xp)
 
     bnorm = float(xp.linalg.vector_norm(b))
