@@ -443,6 +443,167 @@ def t_predict_entries(data):
                 "answer" if variant.startswith("ok") else "refuse", check)
 
 
+# --------------------------------------------------------------------------------------
+# optimal transport
+# --------------------------------------------------------------------------------------
+def _ot_problem(data):
+    rng = _rng(data)
+    n, m = data.draw(st.integers(1, 6), label="n"), data.draw(st.integers(1, 6), label="m")
+    C = np.round(rng.random((n, m)), 3)
+    form = data.draw(st.sampled_from(["dense", "dense_F", "dense_readonly", "dense_strided",
+                                      "dense_f32", "dense_int", "list", "nan", "inf",
+                                      "complex", "object", "negative"]), label="M form")
+    if form in ("nan", "inf", "complex", "object"):
+        M = make_matrix(C, "dense", form, rng)
+    elif form == "negative":  # negative costs are valid (a shift of the potentials)
+        M = C - 0.5
+    else:
+        M = make_matrix(C, form, "none", rng)
+    Mv = effective(C - 0.5 if form == "negative" else C, form)
+    a, b = rng.random(n) + 0.1, rng.random(m) + 0.1
+    a, b = a / a.sum(), b / b.sum()
+    wf = data.draw(st.sampled_from(["ok"] * 6 + ["a_nan", "a_negative", "mass", "b_short",
+                                                 "a_zero_entry"]), label="weights")
+    if wf == "a_nan":
+        a[0] = np.nan
+    elif wf == "a_negative" and n > 1:
+        a[0], a[-1] = -a[0], a[-1] + 2 * a[0]
+    elif wf == "mass":
+        b = 2 * b
+    elif wf == "b_short" and m > 1:
+        b = b[:-1] / b[:-1].sum()
+    elif wf == "a_zero_entry" and n > 1:  # valid: a row without mass
+        a[-1] = 0.0
+        a = a / a.sum()
+    reg = data.draw(st.sampled_from([0.05, 0.1, 0.5, 1.0] * 3 + [1e-3, 1e-300, 1e300, 0.0,
+                                                                   -1.0, np.nan]), label="reg")
+    bad = (form in ("nan", "inf", "complex", "object") or wf in ("a_nan", "mass")
+           or (wf == "a_negative" and n > 1) or (wf == "b_short" and m > 1)
+           or not reg > 0 or not np.isfinite(reg))
+    return dict(M=M, Mv=Mv, a=a, b=b, reg=reg, bad=bad, form=form,
+                desc=f"{n}x{m} M={form} weights={wf} reg={reg}")
+
+
+def _plan_check(P, plan_of, marginal_tol):
+    import ot as pot
+
+    def check(res):
+        plan = np.asarray(plan_of(res), dtype=np.float64)
+        if plan.shape != P["Mv"].shape or not np.all(np.isfinite(plan)) or plan.min() < 0:
+            return "plan is not a finite non-negative array of M's shape"
+        err = np.abs(plan.sum(1) - P["a"]).sum() + np.abs(plan.sum(0) - P["b"]).sum()
+        if err > marginal_tol:
+            return f"marginal error {err:.3g}"
+        if 0.05 <= P["reg"] <= 1.0 and not low_precision(P["form"]):
+            ref = pot.sinkhorn(P["a"], P["b"], P["Mv"], P["reg"], method="sinkhorn_log",
+                               stopThr=1e-13, numItermax=100000)
+            if not np.allclose(plan, ref, atol=1e-6):
+                return "plan differs from POT's"
+        return None
+    return check
+
+
+def _sinkhorn_target(method):
+    def target(data):
+        from numlearn.ot import sinkhorn
+
+        P = _ot_problem(data)
+        check = _plan_check(P, lambda r: r.plan, 1e-6)
+
+        def honest(res):  # converged must mean the marginals are met
+            return check(res) if res.converged else None
+        return Case(P["desc"] + f" method={method}",
+                    lambda: sinkhorn(P["a"], P["b"], P["M"], P["reg"], method=method,
+                                     max_iter=3000),
+                    [P["M"], P["a"], P["b"]], "refuse" if P["bad"] else "answer", honest)
+    return target
+
+
+def t_sinkhorn_newton_sparse(data):
+    from numlearn.ot import sinkhorn_newton_sparse
+
+    P = _ot_problem(data)
+    check = _plan_check(P, lambda r: r.plan, 1e-6)
+    return Case(P["desc"],
+                lambda: sinkhorn_newton_sparse(P["a"], P["b"], P["M"], P["reg"],
+                                               max_newton_iter=50),
+                [P["M"], P["a"], P["b"]], "refuse" if P["bad"] else "answer",
+                lambda res: check(res) if res.converged else None)
+
+
+def t_sinkhorn_transport(data):
+    from numlearn.ot import SinkhornTransport
+
+    rng = _rng(data)
+    n, m, d = (data.draw(st.integers(1, 5)) for _ in range(3))
+    Xs, Xt = rng.standard_normal((n, d)), rng.standard_normal((m, d))
+    form = data.draw(st.sampled_from(["dense", "dense_f32", "dense_readonly", "list", "nan",
+                                      "complex", "object"]), label="Xs form")
+    Xg = make_matrix(Xs, "dense", form, rng) if form in ("nan", "complex", "object") \
+        else make_matrix(Xs, form, "none", rng)
+    reg = data.draw(st.sampled_from([0.5, 1.0] * 3 + [0.0, -1.0]), label="reg")
+    bad = form in ("nan", "complex", "object") or not reg > 0
+
+    def check(est):
+        plan = np.asarray(est.coupling_)
+        if not np.all(np.isfinite(plan)) or abs(plan.sum() - 1.0) > 1e-6:
+            return "coupling_ is not a finite coupling of total mass 1"
+        return None
+    return Case(f"{n}x{m} d={d} Xs={form} reg={reg}",
+                lambda: SinkhornTransport(reg=reg, max_iter=3000).fit(Xg, Xt), [Xg, Xt],
+                "refuse" if bad else "answer", check)
+
+
+def _path_target(fn_name):
+    def target(data):
+        import numlearn.linear_model as LM
+
+        fn = getattr(LM, fn_name)
+        P = _regression(data)
+        params = _bad_param(data, {"eps": [0.0, -1.0], "n_alphas": [0, -2]})
+        kw = {"n_alphas": 4, "tol": 1e-10, "max_iter": 5000, **params}
+
+        def check(out):
+            alphas, coefs, gaps = out
+            if not (np.all(np.isfinite(coefs)) and coefs.shape[0] == P["D"].shape[1]):
+                return "coefs not finite or of the wrong shape"
+            return None
+        return Case(P["desc"] + f" {params}", lambda: fn(P["X"], P["y"], **kw),
+                    [P["X"], P["y"]], _expect(P, params), check)
+    return target
+
+
+# --------------------------------------------------------------------------------------
+# tuning
+# --------------------------------------------------------------------------------------
+def t_tsallis_weights(data):
+    from numlearn.tuning import tsallis_weights
+
+    rng = _rng(data)
+    k = data.draw(st.integers(1, 8))
+    losses = np.round(rng.random(k) * 10, 3)
+    vf = data.draw(vec_form(), label="losses form")
+    if vf == "vec_short":  # any length is valid here
+        vf = "vec"
+    lv = make_vector(losses, vf)
+    eta = data.draw(st.sampled_from([0.1, 1.0, 10.0, 0.0, -1.0, np.inf]), label="eta")
+    bad = vf in BAD_VEC or not (0 < eta < np.inf)
+
+    def check(w):
+        w = np.asarray(w)
+        if w.shape != (k,) or not np.all(np.isfinite(w)) or w.min() < 0 \
+                or abs(w.sum() - 1) > 1e-9:
+            return f"weights {w} are not a probability vector"
+        # Tsallis-1/2 weights: w_i = 4 / (eta (L_i - x))^2 for one normalizing x
+        L = vec_effective(losses, vf)
+        inv = 1.0 / np.sqrt(w)
+        if k > 1 and np.ptp(eta * L - 2 * inv) > 1e-6 * (1 + np.abs(eta * L).max()):
+            return "weights are not of the Tsallis-INF form 4 / (eta (L_i - x))^2"
+        return None
+    return Case(f"k={k} losses={vf} eta={eta}", lambda: tsallis_weights(lv, eta), [lv],
+                "refuse" if bad else "answer", check)
+
+
 TARGETS = {
     "cg": t_cg,
     "sor": t_sor,
@@ -460,4 +621,12 @@ TARGETS = {
     "altmin": t_altmin,
     "AltMinCompletion.fit_transform": t_altmin_completion,
     "predict_entries": t_predict_entries,
+    "sinkhorn[sinkhorn_log]": _sinkhorn_target("sinkhorn_log"),
+    "sinkhorn[sinkhorn]": _sinkhorn_target("sinkhorn"),
+    "sinkhorn[sns]": _sinkhorn_target("sns"),
+    "sinkhorn_newton_sparse": t_sinkhorn_newton_sparse,
+    "SinkhornTransport.fit": t_sinkhorn_transport,
+    "lasso_path": _path_target("lasso_path"),
+    "enet_path": _path_target("enet_path"),
+    "tsallis_weights": t_tsallis_weights,
 }

@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE))
 from _targets import TARGETS  # noqa: E402
 
 #: cases per target in the default run, and the seed (fixed: the run is reproducible)
-DEFAULT_CASES, DEFAULT_SEED = 25, 22
+DEFAULT_CASES, DEFAULT_SEED = 20, 22
 #: seconds one call may take (first calls in a process include Numba's cache loading)
 CASE_LIMIT = 20.0
 
