@@ -260,9 +260,11 @@ def _regression(data, classification=False, estimator=False):
             y[0] = 1 - y[0]
     yf = data.draw(vec_form(), label="y form")
     yv = make_vector(y, yf)
-    bad = is_bad_matrix(form, corruption) or yf in BAD_VEC
-    if estimator and corruption == "object" and form != "list" and yf not in BAD_VEC:
-        bad = False  # scikit-learn's convention: an object array of numbers is accepted
+    # scikit-learn's convention for estimators: an object array of numbers is accepted
+    x_object = estimator and corruption == "object" and form.startswith("dense")
+    y_object = estimator and yf == "vec_object" and not classification
+    bad = (is_bad_matrix(form, corruption) and not x_object) or (yf in BAD_VEC
+                                                                and not y_object)
     if classification and yf in ("vec_nan", "vec_inf"):
         bad = True
     return dict(D=effective(D, form), X=X, y=yv, yv=vec_effective(y, yf), bad=bad,
