@@ -589,7 +589,8 @@ def t_tsallis_weights(data):
         vf = "vec"
     lv = make_vector(losses, vf)
     eta = data.draw(st.sampled_from([0.1, 1.0, 10.0, 0.0, -1.0, np.inf]), label="eta")
-    bad = vf in BAD_VEC or not (0 < eta < np.inf)
+    # a (k, 1) column is refused here: scaled_losses must be 1-D (no length to match)
+    bad = vf in BAD_VEC or vf == "vec_column" or not (0 < eta < np.inf)
 
     def check(w):
         w = np.asarray(w)
