@@ -24,6 +24,9 @@ __all__ = [
     "check_array",
     "check_vector",
     "check_operator",
+    "check_sparse_structure",
+    "check_symmetric",
+    "float_dtype",
     "check_callable",
     "check_verbose",
     "check_keywords",
@@ -276,6 +279,260 @@ def user_stacklevel(stacklevel: int, *, depth: int = 1) -> int:
             target += 1
     return target
 
+def float_dtype(dtype: Any, name: str) -> np.dtype:
+    """The floating dtype numlearn computes in for input of ``dtype`` (one rule, everywhere).
+
+    - ``float32`` and ``float64`` are kept;
+    - ``float16`` becomes ``float64``: half precision is a storage format (there are no
+      half-precision kernels, and its 3 digits could not meet any default tolerance);
+      so do longer floats (``longdouble``), which the compiled kernels do not take;
+    - integers and booleans become ``float64``;
+    - complex, object, string and time dtypes raise a ``TypeError`` naming the argument
+      (numlearn's solvers are real: a complex input would lose its imaginary part).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlearn._validation import float_dtype
+    >>> float_dtype(np.float32, "b"), float_dtype(np.float16, "b"), float_dtype(bool, "b")
+    (dtype('float32'), dtype('float64'), dtype('float64'))
+    >>> float_dtype(np.complex128, "b")
+    Traceback (most recent call last):
+    TypeError: b must hold real numbers, got dtype complex128.
+    """
+    dtype = np.dtype(dtype)
+    if dtype == np.float32 or dtype == np.float64:
+        return dtype
+    if dtype.kind in "fiub":
+        return np.dtype(np.float64)
+    raise TypeError(f"{name} must hold real numbers, got dtype {dtype}.")
+
+
+def _index_array(arr: Any, name: str) -> np.ndarray:
+    arr = np.asarray(arr)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-dimensional, got shape {arr.shape}.")
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}.")
+    if arr.dtype != np.int32 and arr.dtype != np.int64:
+        # small types to int32 (the kernels' usual signature, no new compilation); wider
+        # unsigned ones to int64, where values past 2**63 wrap negative: refused below
+        arr = arr.astype(np.int32 if arr.dtype.itemsize < 4 else np.int64)
+    return arr
+
+
+def _compressed(A, name: str, canonical: bool):
+    """Check the CSR/CSC/BSR arrays of ``A``; return them (index dtypes made int32/int64),
+    whether they are canonical and whether ``A.indptr[-1] < len(A.indices)``."""
+    from numlearn._sparse_kernels import compressed_structure
+
+    fmt = A.format
+    n_rows, n_cols = A.shape
+    if fmt == "bsr":
+        r, c = A.blocksize
+        major, minor, unit = n_rows // r, n_cols // c, "n_rows / blocksize[0] + 1"
+    elif fmt == "csr":
+        major, minor, unit = n_rows, n_cols, "n_rows + 1"
+    else:
+        major, minor, unit = n_cols, n_rows, "n_cols + 1"
+    indptr = _index_array(A.indptr, f"{name}.indptr")
+    indices = _index_array(A.indices, f"{name}.indices")
+    data = np.asarray(A.data)
+    if indptr.shape[0] != major + 1:
+        raise ValueError(
+            f"{name}.indptr must have length {major + 1} ({unit}, {fmt.upper()} format), got "
+            f"{indptr.shape[0]}.")
+    if data.shape[:1] != indices.shape:
+        raise ValueError(
+            f"{name}.data and {name}.indices must have the same length, got "
+            f"{data.shape[0] if data.ndim else 0} and {indices.shape[0]}.")
+    if fmt != "bsr" and data.ndim != 1:
+        raise ValueError(f"{name}.data must be 1-dimensional, got shape {data.shape}.")
+    if fmt == "bsr" and data.shape[1:] != tuple(A.blocksize):
+        raise ValueError(f"{name}.data must hold blocks of shape {A.blocksize}, got "
+                         f"{data.shape[1:]}.")
+    code, where, canon = compressed_structure(indptr, indices, minor, canonical)
+    if code == 1:
+        raise ValueError(f"{name}.indptr must start at 0, got {int(indptr[0])}.")
+    if code == 2:
+        raise ValueError(
+            f"{name}.indptr must be non-decreasing; it drops at position {where} "
+            f"({int(indptr[where - 1])} then {int(indptr[where])}).")
+    if code == 3:
+        raise ValueError(
+            f"{name}.indptr must end at most at len({name}.indices) = {indices.shape[0]}, "
+            f"got {int(indptr[-1])}.")
+    if code == 4:
+        kind = "column" if fmt in ("csr", "bsr") else "row"
+        raise ValueError(
+            f"{name}.indices must be {kind} indices in [0, {minor}); entry {where} is "
+            f"{int(indices[where])}.")
+    return indptr, indices, bool(canon), int(indptr[-1]) < indices.shape[0]
+
+
+def check_sparse_structure(A: Any, name: str = "A", *, format: str | None = "csr",
+                           canonical: bool = True, check_input: bool = True):
+    """Check the structure of a SciPy sparse matrix before any kernel or C++ routine
+    reads it, and return a safe matrix to hand them; ``A`` itself is never modified.
+
+    Numba kernels (compiled without bounds checks) and SciPy's C++ conversions trust
+    ``indptr``/``indices``: a malformed matrix would crash the interpreter or give a
+    silent wrong answer. This check is O(nnz) (one pass of a Numba kernel over the
+    indices, about 9% of one sparse product at 10^6 nonzeros; the order check asked by
+    ``canonical`` adds a gather over the row starts) and raises a ``ValueError`` naming
+    the argument for:
+
+    - ``indptr`` of the wrong length (``n_rows + 1`` for CSR, ``n_cols + 1`` for CSC),
+      not starting at 0, decreasing, or pointing past ``indices``;
+    - ``indices`` and ``data`` of different lengths; an index outside ``[0, n)``;
+    - COO ``row``/``col`` outside the shape or of another length than ``data``;
+
+    and a ``TypeError`` for non-integer index arrays or a dtype :func:`float_dtype`
+    refuses. Index arrays of other integer dtypes become int32 (narrower ones) or int64.
+
+    Parameters
+    ----------
+    A : scipy.sparse matrix or array
+    name : str
+        The argument's name, for messages.
+    format : {"csr", "csc", None}
+        Format of the returned matrix (None: CSR, CSC and COO are kept, others become
+        CSR).
+    canonical : bool, default True
+        Return a canonical matrix: indices sorted in every row (column) and duplicate
+        entries summed, as kernels that look entries up (a diagonal, a coordinate) need.
+        A copy is made only when ``A`` is not already so. With False, duplicates and
+        order are kept (as they are for a product, or for callers that refuse
+        duplicates themselves).
+    check_input : bool, default True
+        False skips the structural check, for callers that checked ``A`` already (as
+        scikit-learn's ``check_input``); never the default.
+
+    Returns
+    -------
+    sparse matrix
+        Of the same kind (``spmatrix`` or ``sparray``) as ``A``, data in the dtype of
+        :func:`float_dtype`: ``A`` itself when nothing had to change, else a new matrix
+        (whose arrays are copies wherever they differ from ``A``'s).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from numlearn._validation import check_sparse_structure
+    >>> bad = sp.csr_matrix((2, 2)); bad.indices = np.array([0, 3], dtype=np.int32)
+    >>> bad.data = np.ones(2); bad.indptr = np.array([0, 1, 2], dtype=np.int32)
+    >>> check_sparse_structure(bad)
+    Traceback (most recent call last):
+    ValueError: A.indices must be column indices in [0, 2); entry 1 is 3.
+    >>> dup = sp.coo_matrix(([1.0, 2.0], ([0, 0], [1, 1])), shape=(2, 2)).tocsr()
+    >>> check_sparse_structure(dup).toarray()
+    array([[0., 3.],
+           [0., 0.]])
+    """
+    if not sp.issparse(A):
+        raise TypeError(f"{name} must be a SciPy sparse matrix, got {type(A).__name__}.")
+    if A.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional, got shape {A.shape}.")
+    dtype = float_dtype(A.dtype, name)
+    fmt = A.format
+    if not check_input:
+        B = A
+    elif fmt in ("csr", "csc", "bsr"):
+        indptr, indices, canon, trailing = _compressed(A, name, canonical)
+        if indptr is A.indptr and indices is A.indices and not trailing:
+            # a new matrix on the same arrays, its flags set to what the kernel found
+            # (SciPy's in-place sort_indices / sum_duplicates are then no-ops on it)
+            B = A.__class__((A.data, indices, indptr), shape=A.shape, copy=False)
+            B.has_canonical_format = canon
+            if not canon:
+                B.has_sorted_indices = False
+            owned = False  # B's arrays are views of A's
+        else:  # copies: another index dtype, or entries past indptr[-1] (pruned)
+            nnz = int(indptr[-1])
+            cls = A.__class__
+            B = cls((np.array(A.data[:nnz]), indices[:nnz].copy(), indptr.copy()),
+                    shape=A.shape, **({"blocksize": A.blocksize} if fmt == "bsr" else {}))
+            B.has_canonical_format = canon
+            if not canon:
+                B.has_sorted_indices = False
+            owned = True
+        if canonical and not canon:
+            B = B if owned else B.copy()
+            B.sum_duplicates()  # on a copy: sorts the indices and sums duplicates
+    elif fmt == "coo":
+        coords = [_index_array(c, f"{name}.coords") for c in A.coords]
+        data = np.asarray(A.data)
+        for axis, (c, n) in enumerate(zip(coords, A.shape)):
+            what = f"{name}.{'row' if axis == 0 else 'col'}"
+            if c.shape != data.shape[:1]:
+                raise ValueError(f"{what} must have the length of {name}.data "
+                                 f"({data.shape[0]}), got {c.shape[0]}.")
+            if c.size and (int(c.min()) < 0 or int(c.max()) >= n):
+                raise ValueError(f"{what} must hold indices in [0, {n}); got values in "
+                                 f"[{int(c.min())}, {int(c.max())}].")
+        B = A.__class__((data, tuple(coords)), shape=A.shape)
+        if canonical:
+            B = B.tocsr()  # sums the duplicates (on new arrays)
+    elif fmt == "dia":
+        offsets = _index_array(A.offsets, f"{name}.offsets")
+        data = np.asarray(A.data)
+        if data.ndim != 2 or data.shape[0] != offsets.shape[0]:
+            raise ValueError(f"{name}.data must have one row per offset ({offsets.shape[0]}),"
+                             f" got shape {data.shape}.")
+        B = A
+    else:  # lil, dok: Python structures that SciPy converts safely
+        B = A
+    if format is None:
+        if B.format not in ("csr", "csc", "coo"):
+            B = B.tocsr()
+    elif B.format != format:
+        B = B.asformat(format)
+    if canonical and B.format != "coo" and not B.has_canonical_format:  # after a conversion
+        B = B.copy() if B is A else B
+        B.sum_duplicates()
+    if B.dtype != dtype:
+        B = B.astype(dtype)
+    return B
+
+
+def check_symmetric(A: Any, name: str = "A", *, rtol: float | None = None) -> None:
+    """Raise a ``ValueError`` if an explicit matrix is not symmetric.
+
+    ``max |A - Aᵀ| <= rtol · max |A|``, with ``rtol`` the square root of the machine
+    epsilon of ``A``'s dtype by default (``B Bᵀ`` computed in floating point passes). NumPy
+    arrays and SciPy sparse matrices are checked, at the cost of about one product (``A
+    - Aᵀ`` for a sparse matrix, O(nnz)); LinearOperators, callables and arrays of other
+    namespaces are not (that would cost products, or a device transfer): the caller's
+    documentation says so.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numlearn._validation import check_symmetric
+    >>> check_symmetric(np.array([[2.0, 1.0], [0.0, 2.0]]))
+    Traceback (most recent call last):
+    ValueError: A must be symmetric: max |A - Aᵀ| = 1 is 0.5 of max |A| (tolerance 1.5e-08).
+    """
+    if sp.issparse(A):
+        if A.nnz == 0:
+            return
+        gap = abs(A - A.T).max()
+        scale = abs(A).max()
+    elif isinstance(A, np.ndarray):
+        if A.size == 0:
+            return
+        gap = float(np.max(np.abs(A - A.T)))
+        scale = float(np.max(np.abs(A)))
+    else:
+        return
+    if rtol is None:
+        rtol = float(np.sqrt(np.finfo(A.dtype).eps))
+    if gap > rtol * scale:
+        raise ValueError(
+            f"{name} must be symmetric: max |{name} - {name}ᵀ| = {float(gap):.3g} is "
+            f"{float(gap / scale):.3g} of max |{name}| (tolerance {rtol:.2g}).")
+
 
 def check_callable(value: Any, name: str, *, allow_none: bool = False) -> Callable | None:
     """Check that ``value`` is callable (or None when allowed)."""
@@ -303,8 +560,8 @@ def check_array(
 ):
     """Check a real floating array: dimensions, shape, finiteness.
 
-    NumPy inputs (and lists) become float64 NumPy arrays unless already floating
-    (float32 stays float32); arrays of other namespaces (CuPy, array_api_strict) stay in
+    NumPy inputs (and lists) take the dtype of :func:`float_dtype` (float32 and float64
+    kept, float16, integers and booleans become float64, complex and object refused); arrays of other namespaces (CuPy, array_api_strict) stay in
     their namespace and on their device.
     """
     if xp is None:
@@ -316,12 +573,7 @@ def check_array(
             arr = np.asarray(x)
         except Exception as exc:  # ragged lists and the like
             raise TypeError(f"{name} must be array-like: {exc}") from exc
-        if arr.dtype.kind in "iub":
-            arr = arr.astype(np.float64)
-        elif arr.dtype.kind == "f":
-            arr = arr.astype(arr.dtype, copy=copy)
-        else:
-            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}.")
+        arr = arr.astype(float_dtype(arr.dtype, name), copy=copy)
     else:
         arr = xp.asarray(x)
         if not xp.isdtype(arr.dtype, "real floating"):
@@ -357,9 +609,14 @@ def check_vector(x: Any, name: str, n: int, *, xp=None, copy: bool = False):
     return arr
 
 
-def check_operator(A: Any, name: str = "A", *, square: bool = True, finite: bool = True):
+def check_operator(A: Any, name: str = "A", *, square: bool = True, finite: bool = True,
+                   check_input: bool = True):
     """Check a matrix given as a dense array, a SciPy (or ``cupyx.scipy``) sparse matrix or a
     LinearOperator.
+
+    A SciPy sparse matrix goes through :func:`check_sparse_structure` (its structure
+    checked, duplicates summed and indices sorted on a copy) unless ``check_input`` is
+    False; dtypes follow :func:`float_dtype`.
 
     Returns
     -------
@@ -375,11 +632,8 @@ def check_operator(A: Any, name: str = "A", *, square: bool = True, finite: bool
     elif sp.issparse(A):
         if A.ndim != 2:
             raise ValueError(f"{name} must be 2-dimensional, got shape {A.shape}.")
-        if A.dtype.kind not in "fiub":
-            raise TypeError(f"{name} must hold real numbers, got dtype {A.dtype}.")
-        A = A.tocsr()
-        if A.dtype.kind != "f":
-            A = A.astype(np.float64)
+        A = check_sparse_structure(A, name, format="csr", canonical=True,
+                                   check_input=check_input)
         if finite and not np.all(np.isfinite(A.data)):
             raise ValueError(f"{name} contains NaN or infinity; all entries must be finite.")
         shape = tuple(A.shape)

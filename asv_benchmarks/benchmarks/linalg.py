@@ -94,3 +94,36 @@ class LanczosTopEigenvalue:
         w = spla.eigsh(self.A, k=1, which="LA", tol=self.tol, v0=self.v0,
                        return_eigenvectors=False)
         return abs(float(w[-1]) - self.exact) / self.exact
+
+
+class SparseStructureCheck:
+    """The structural check every sparse entry point runs (issue #22) beside the one
+    sparse product it protects: ``check_sparse_structure`` (the validity pass alone, as
+    products need; and with the order check that decides on canonicalizing) vs SciPy's
+    ``A @ x``, on a random CSR matrix with 10 nonzeros per row (10^4 and 10^6 nonzeros)."""
+
+    params = [1_000, 100_000]
+    param_names = ["n_rows"]
+
+    def setup(self, n_rows):
+        from numlearn._validation import check_sparse_structure
+
+        rng = np.random.default_rng(0)
+        rows = np.repeat(np.arange(n_rows), 10)
+        cols = rng.integers(0, n_rows, rows.shape[0])
+        import scipy.sparse as sp
+
+        self.A = sp.csr_matrix((rng.standard_normal(rows.shape[0]), (rows, cols)),
+                               shape=(n_rows, n_rows))
+        self.x = rng.standard_normal(n_rows)
+        self.check = check_sparse_structure
+        self.check(self.A)  # Numba compilation (or cache loading) is not what we time
+
+    def time_check_validity(self, n_rows):
+        self.check(self.A, canonical=False)
+
+    def time_check_with_order(self, n_rows):
+        self.check(self.A)
+
+    def time_scipy_spmv(self, n_rows):
+        self.A @ self.x

@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from numlearn._backend import device_of, is_cupy_array, non_numpy_namespace, to_numpy
+from numlearn._validation import check_sparse_structure
 from numlearn.completion._altmin_kernels import solve_rows_cholesky
 from numlearn.completion._array_api import (
     ArrayObservations,
@@ -27,6 +28,8 @@ def _observed_entries(X: Any, min_samples: int = 1, min_features: int = 1
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
     """``(rows, cols, values, shape)`` from a sparse matrix (stored entries) or a dense
     array with NaN for missing entries (scikit-learn's input checks and messages)."""
+    if sp.issparse(X):  # structure checked before SciPy reads it; duplicates summed (a copy)
+        X = check_sparse_structure(X, "X", format="csr")
     X = check_array(X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64,
                     ensure_all_finite="allow-nan", ensure_min_samples=min_samples,
                     ensure_min_features=min_features)

@@ -7,6 +7,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from numlearn._validation import check_sparse_structure, float_dtype
+
 __all__ = [
     "Observations",
     "check_observations",
@@ -95,7 +97,8 @@ def check_observations(M_obs: Any, name: str = "M_obs") -> Observations:
     pairs and an empty set of observations; ``TypeError`` on anything else.
     """
     if sp.issparse(M_obs):
-        coo = M_obs.tocoo()
+        # structure checked before SciPy's conversion reads it; duplicates kept (refused below)
+        coo = check_sparse_structure(M_obs, name, format="coo", canonical=False)
         rows, cols, values, shape = coo.row, coo.col, coo.data, coo.shape
     elif isinstance(M_obs, tuple) and len(M_obs) == 4:
         rows, cols, values, shape = M_obs
@@ -105,7 +108,9 @@ def check_observations(M_obs: Any, name: str = "M_obs") -> Observations:
             f"{name} must be a SciPy sparse matrix of observed entries or a tuple "
             f"(rows, cols, values, shape); got {type(M_obs).__name__}."
         )
-    values = np.asarray(values, dtype=np.float64)
+    values = np.asarray(values)
+    float_dtype(values.dtype, f"{name}: values")  # complex or object refused, not truncated
+    values = values.astype(np.float64)
     rows, cols, values = check_entries(np.asarray(rows), np.asarray(cols), values, shape, name,
                                        np)
     # one sort finds duplicates and gives the row-wise layout's order

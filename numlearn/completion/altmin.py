@@ -19,13 +19,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator, svds
+from scipy.sparse.linalg import ArpackError, LinearOperator, svds
 
 from numlearn._backend import get_namespace, is_numpy_namespace, to_numpy
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
     suggest_keywords,
+    check_array,
     check_callable,
     check_option,
     check_random_state,
@@ -66,7 +67,13 @@ def _init_svd(engine, shape, n_obs: int, rank: int, rng: np.random.Generator, cl
                        matvec=lambda x: factor * engine.matvec("rows", np.ravel(x)),
                        rmatvec=lambda y: factor * engine.matvec("cols", np.ravel(y)))
     v0 = rng.standard_normal(min(m, n))
-    U, _, _ = svds(P, k=rank, v0=v0, solver="arpack")
+    try:
+        U, _, _ = svds(P, k=rank, v0=v0, solver="arpack")
+    except ArpackError as exc:  # ARPACK's error, as ours naming the argument
+        raise ValueError(
+            f"M_obs: the SVD start failed ({exc}); are the observed values all zero, or so "
+            "large that their products overflow? Rescale them, or pass init='random'."
+        ) from None
     norms = np.linalg.norm(U, axis=1)
     threshold = clip * math.sqrt(rank / m)
     big = norms > threshold
@@ -402,6 +409,13 @@ def _altmin_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, cli
     return result
 
 
+def _entry_indices(idx: Any, name: str) -> np.ndarray:
+    idx = np.asarray(idx)
+    if idx.size and idx.dtype.kind not in "iu":  # a float would be truncated silently
+        raise TypeError(f"{name} must hold integer indices, got dtype {idx.dtype}.")
+    return idx.astype(np.int64)
+
+
 @suggest_keywords
 def predict_entries(U: Any, V: Any, rows: Any, cols: Any) -> Any:
     """``(U Vᵀ)[rows, cols]`` without forming ``U Vᵀ``.
@@ -420,8 +434,12 @@ def predict_entries(U: Any, V: Any, rows: Any, cols: Any) -> Any:
     xp = get_namespace(U, V)
     if not is_numpy_namespace(xp):
         return predict_entries_array_api(U, V, rows, cols, xp)
-    rows = np.asarray(rows, dtype=np.int64)
-    cols = np.asarray(cols, dtype=np.int64)
+    U = check_array(U, "U", ndim=2)
+    V = check_array(V, "V", ndim=2)
+    if U.shape[1] != V.shape[1]:
+        raise ValueError(f"U and V must have the same number of columns (the rank), got "
+                         f"{U.shape[1]} and {V.shape[1]}.")
+    rows, cols = _entry_indices(rows, "rows"), _entry_indices(cols, "cols")
     if rows.shape != cols.shape:
         raise ValueError(f"rows and cols must have the same shape, got {rows.shape}, "
                          f"{cols.shape}.")

@@ -16,6 +16,7 @@ from numlearn._validation import (
     suggest_keywords,
     check_callable,
     check_operator,
+    check_symmetric,
     check_scalar,
     check_vector,
 )
@@ -75,14 +76,20 @@ def cg(
     -------
     SolverResult
         ``x`` (solution, on the input's device), ``n_iter``, ``converged``, ``status``,
-        ``message``, ``residual_norm`` (``‖r‖`` of the recurrence at exit) and, if
-        requested, ``history``.
+        ``message``, ``residual_norm`` (``‖b - A x‖``, computed, when the recurrence
+        met the tolerance; else the recurrence's ``‖r‖`` at exit) and, if requested,
+        ``history``. Convergence is judged on the computed residual ``b - A x`` in the
+        precision of ``x``: CG restarts from it (a few times, within ``maxiter``) when
+        it disagrees with the recurrence; a tolerance beyond the reach of that precision
+        gives ``converged=False`` with status ``STAGNATION``.
 
     Raises
     ------
     ValueError
         If ``A`` is not square, shapes disagree, inputs are not finite or tolerances
-        are negative.
+        are negative, or an explicit ``A`` or ``M`` (NumPy array, SciPy sparse matrix) is
+        not symmetric (checked to the square root of its dtype's epsilon, about the cost
+        of one product; LinearOperators and callables are trusted).
     TypeError
         If an argument has the wrong type.
 
@@ -111,6 +118,7 @@ def cg(
     True
     """
     A, (n, _) = check_operator(A, "A")
+    check_symmetric(A, "A")
     xp = get_namespace(b, None if sp.issparse(A) else A)
     b = check_vector(b, "b", n, xp=xp)
     x = xp.zeros_like(b) if x0 is None else check_vector(x0, "x0", n, xp=xp, copy=True)
@@ -124,6 +132,7 @@ def cg(
             M, shape = check_operator(M, "M")
             if shape != (n, n):
                 raise ValueError(f"M must have shape ({n}, {n}), got {shape}.")
+            check_symmetric(M, "M")
         psolve = as_matvec(M, xp)
 
     bnorm = float(xp.linalg.vector_norm(b))
@@ -189,45 +198,73 @@ class _GenericOps:
         return x, r, float(self.xp.linalg.vector_norm(r))
 
 
+#: Restarts from the true residual allowed when the recurrence's residual has met the
+#: tolerance but ``b - A x`` has not (rounding: float32 data, ill-conditioning).
+_MAX_RESTARTS = 3
+
+
 def _cg_loop(ops, b, x, threshold, maxiter, psolve, callback, return_history, progress, xp):
-    """The CG recurrences of :func:`scipy.sparse.linalg.cg`, on the steps ``ops`` provides."""
+    """The CG recurrences of :func:`scipy.sparse.linalg.cg`, on the steps ``ops`` provides.
+
+    Convergence is judged on the true residual ``b - A x`` in the precision of ``x``: when
+    the recurrence says converged and the true residual disagrees, CG restarts from it
+    (at most ``_MAX_RESTARTS`` times, within ``maxiter`` in all); if the tolerance stays out
+    of reach, the status is ``STAGNATION`` (not converged, with a warning).
+    """
     r = ops.residual(b, x) if bool(xp.any(x != 0)) else xp.asarray(b, copy=True)
     rnorm = float(xp.linalg.vector_norm(r))
     history = [rnorm] if return_history else None
-    p = None
-    rho_prev = 1.0
     status = Status.SUCCESS if rnorm < threshold else Status.MAX_ITER
     k = 0
-    while status is Status.MAX_ITER and k < maxiter:
-        if psolve is None:
-            z, rho = r, rnorm * rnorm
-        else:
-            z = xp.reshape(xp.asarray(psolve(r)), (-1,))
-            rho = float(xp.vecdot(r, z))
-        if rho == 0.0:  # r = 0 exactly, or M r is orthogonal to r (M not definite)
-            status = Status.SUCCESS if rnorm == 0.0 else Status.BREAKDOWN
-            break
-        p = xp.asarray(z, copy=True) if p is None else ops.direction(p, z, rho / rho_prev)
-        q, pq = ops.matvec_dot(p)
-        if not pq > 0.0:
-            status = Status.BREAKDOWN if math.isfinite(pq) else Status.DIVERGED
-            break
-        x, r, rnorm = ops.update(x, r, p, q, rho / pq)
-        rho_prev = rho
-        k += 1
-        if history is not None:
-            history.append(rnorm)
-        progress.update(k, rnorm)
-        if not math.isfinite(rnorm):
-            status = Status.DIVERGED
-        elif rnorm < threshold:
-            status = Status.SUCCESS
-        if callback is not None:
-            try:
-                callback(x)
-            except StopIteration:
-                status = Status.CALLBACK_STOP if status is Status.MAX_ITER else status
+    restarts = 0
+    while True:
+        p = None
+        rho_prev = 1.0
+        k0 = k
+        while status is Status.MAX_ITER and k < maxiter:
+            if psolve is None:
+                z, rho = r, rnorm * rnorm
+            else:
+                z = xp.reshape(xp.asarray(psolve(r)), (-1,))
+                rho = float(xp.vecdot(r, z))
+            if rho == 0.0:  # r = 0 exactly, or M r is orthogonal to r (M not definite)
+                status = Status.SUCCESS if rnorm == 0.0 else Status.BREAKDOWN
                 break
+            p = xp.asarray(z, copy=True) if p is None else ops.direction(p, z, rho / rho_prev)
+            q, pq = ops.matvec_dot(p)
+            if not pq > 0.0:
+                status = Status.BREAKDOWN if math.isfinite(pq) else Status.DIVERGED
+                break
+            x, r, rnorm = ops.update(x, r, p, q, rho / pq)
+            rho_prev = rho
+            k += 1
+            if history is not None:
+                history.append(rnorm)
+            progress.update(k, rnorm)
+            if not math.isfinite(rnorm):
+                status = Status.DIVERGED
+            elif rnorm < threshold:
+                status = Status.SUCCESS
+            if callback is not None:
+                try:
+                    callback(x)
+                except StopIteration:
+                    status = Status.CALLBACK_STOP if status is Status.MAX_ITER else status
+                    break
+        if status is not Status.SUCCESS or k == k0:  # no step since r was last computed
+            break
+        r = ops.residual(b, x)  # the true residual judges convergence, not the recurrence
+        rnorm = float(xp.linalg.vector_norm(r))
+        if rnorm < threshold:
+            break
+        if k >= maxiter:
+            status = Status.MAX_ITER
+            break
+        if restarts == _MAX_RESTARTS or not math.isfinite(rnorm):
+            status = Status.STAGNATION if math.isfinite(rnorm) else Status.DIVERGED
+            break
+        restarts += 1
+        status = Status.MAX_ITER
     progress.update(k, rnorm, final=True)
     return _finish(x, k, status, rnorm, history)
 

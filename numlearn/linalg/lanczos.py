@@ -27,6 +27,7 @@ from numlearn._validation import (
     check_option,
     check_random_state,
     check_scalar,
+    check_symmetric,
     check_vector,
 )
 from numlearn.linalg._operators import as_matvec, square_operator
@@ -240,8 +241,10 @@ def lanczos_eigsh(
     ValueError
         If ``n``, ``k``, ``ncv``, ``tol`` or ``maxiter`` are out of range, ``which`` is
         unknown, ``v0`` is not a finite nonzero vector of length ``n``, an array
-        ``matvec`` does not have shape ``(n, n)``, or ``matvec`` returns a vector of the
-        wrong shape or with NaN or infinite entries.
+        ``matvec`` does not have shape ``(n, n)`` or is not symmetric (an explicit NumPy
+        array or SciPy sparse matrix is checked, to the square root of its dtype's
+        epsilon; a callable or LinearOperator is trusted), or ``matvec`` returns a vector
+        of the wrong shape or with NaN or infinite entries.
     TypeError
         If ``matvec`` is neither callable nor an operator, or an integer argument is not
         an integer.
@@ -311,6 +314,7 @@ def lanczos_eigsh(
     rng = check_random_state(random_state)
     progress = Progress("lanczos_eigsh", verbose, measure="relative residual")
     op, dense = square_operator(matvec, n)
+    check_symmetric(op, "matvec")  # an explicit matrix; operators and callables are trusted
 
     if v0 is not None:
         xp = get_namespace(v0) if dense is None else get_namespace(v0, dense)

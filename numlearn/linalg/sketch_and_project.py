@@ -235,6 +235,8 @@ def _validate(
         )
     sketch = check_option(sketch, "sketch", SKETCH_AND_PROJECT_SKETCHES)
     A, (m, n) = check_operator(A, "A", square=False)
+    if m == 0 or n == 0:
+        raise ValueError(f"A must have at least one row and one column, got shape {(m, n)}.")
     out_like = b
     if is_cupy_sparse(A):
         # row sampling on a GPU sparse matrix has no array-API form: solve on the host

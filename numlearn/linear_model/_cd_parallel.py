@@ -110,6 +110,7 @@ from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result
 from numlearn._validation import (
     check_array,
+    check_sparse_structure,
     check_callable,
     check_option,
     check_scalar,
@@ -329,7 +330,9 @@ def _check_data(X, y, xp, y_float=True):
             raise ValueError(f"X must be 2-dimensional, got shape {X.shape}.")
         if X.dtype.kind not in "fiub":
             raise TypeError(f"X must hold real numbers, got dtype {X.dtype}.")
-        if X.format not in ("csr", "csc"):
+        if sp.issparse(X):  # SciPy: structure checked, duplicates summed (on a copy)
+            X = check_sparse_structure(X, "X", format=None)
+        elif X.format not in ("csr", "csc"):
             X = X.tocsr()
         if X.dtype not in (np.float32, np.float64):
             X = X.astype(np.float64)

@@ -16,6 +16,7 @@ from numlearn._result import SolverResult, Status, make_result
 from numlearn._validation import (
     suggest_keywords,
     check_array,
+    check_sparse_structure,
     check_callable,
     check_option,
     check_random_state,
@@ -412,12 +413,8 @@ def _check_data(X, y):
     if sp.issparse(X):
         if X.ndim != 2:
             raise ValueError(f"X must be 2-dimensional, got shape {X.shape}.")
-        if X.dtype.kind not in "fiub":
-            raise TypeError(f"X must hold real numbers, got dtype {X.dtype}.")
-        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        X = sp.csc_matrix(X, dtype=dtype)
-        if not X.has_sorted_indices:
-            X = X.sorted_indices()
+        # structure checked, duplicates summed and indices sorted (on a copy)
+        X = sp.csc_matrix(check_sparse_structure(X, "X", format="csc"))
         if not np.all(np.isfinite(X.data)):
             raise ValueError("X contains NaN or infinity; all entries must be finite.")
     else:

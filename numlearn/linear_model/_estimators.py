@@ -15,7 +15,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from numlearn._backend import device_of, is_cupy_sparse, to_numpy
 from numlearn._result import Status
-from numlearn._validation import check_array, check_option, check_random_state, check_scalar
+from numlearn._validation import (
+    check_array,
+    check_option,
+    check_random_state,
+    check_scalar,
+    check_sparse_structure,
+)
 from numlearn.linear_model._cd_parallel import _check_data as _check_data_xp
 from numlearn.linear_model._cd_parallel import _Design, parallel_namespace, solve_parallel
 from numlearn.linear_model._coordinate_descent import (
@@ -90,6 +96,13 @@ def _fit_quadratic_lbfgs(X, y, sw, l1, l2, positive, fit_intercept, tol, max_ite
                       f"{res.dual_gap:.3e}) after {n_iter} iterations; increase max_iter "
                       "or tol.", ConvergenceWarning, stacklevel=4)
     return res
+
+
+def _checked_sparse(X, fmt, check_input=True):
+    """A SciPy sparse ``X`` with its structure checked before SciPy converts or
+    multiplies it (duplicates summed, on a copy); anything else unchanged."""
+    return check_sparse_structure(X, "X", format=fmt, check_input=check_input) \
+        if sp.issparse(X) else X
 
 
 def _fit_cd(X, y, datafit, penalty, warm, kwargs):
@@ -173,7 +186,7 @@ class ElasticNet(RegressorMixin, BaseEstimator):
         l1_ratio = check_scalar(self.l1_ratio, "l1_ratio", low=0.0, high=1.0)
         return _EnetPenalty(alpha, l1_ratio)
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, check_input=True):
         """Fit the model.
 
         ``sample_weight`` (non-negative, not all zero) weighs each sample's squared error
@@ -186,6 +199,8 @@ class ElasticNet(RegressorMixin, BaseEstimator):
         the parallel coordinate descent of :mod:`numlearn.linear_model._cd_parallel`
         (no sample weights, no ``positive``); ``coef_`` and ``intercept_`` (0-d) are
         then arrays of that namespace and device.
+        ``check_input=False`` skips the structural check of a SciPy sparse ``X`` (as
+        scikit-learn's), for callers that checked it already; never the default.
         """
         penalty = self._penalty()
         xp = parallel_namespace(X, y)
@@ -194,6 +209,7 @@ class ElasticNet(RegressorMixin, BaseEstimator):
                 raise ValueError("sample_weight and positive=True are not supported for "
                                  "array-API / CuPy inputs (parallel coordinate descent).")
             return self._fit_array_api(X, y, xp, penalty)
+        X = _checked_sparse(X, "csc", check_input)
         X, y = validate_data(self, X, y, accept_sparse="csc", dtype=[np.float64, np.float32],
                              y_numeric=True, order="F")
         y = np.asarray(y, dtype=X.dtype)
@@ -241,7 +257,7 @@ class ElasticNet(RegressorMixin, BaseEstimator):
             coef = _in_namespace(self.coef_, xp, X)
             intercept = _in_namespace(self.intercept_, xp, X)
             return xp.reshape(X @ coef, (-1,)) + intercept
-        X = validate_data(self, X, accept_sparse=True, reset=False)
+        X = validate_data(self, _checked_sparse(X, None), accept_sparse=True, reset=False)
         if not isinstance(self.coef_, np.ndarray):  # fitted on array-API inputs
             return np.asarray(X @ to_numpy(self.coef_)).ravel() + float(self.intercept_)
         return np.asarray(X @ self.coef_).ravel() + self.intercept_
@@ -459,6 +475,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return self._fit_array_api(X, y, xp)
         # no order / format: L-BFGS's products take either (CSR best); the CD engine
         # converts to Fortran / CSC itself
+        X = _checked_sparse(X, None)
         X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"),
                              dtype=[np.float64, np.float32])
         check_classification_targets(y)
@@ -612,7 +629,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             coef = _in_namespace(self.coef_, xp, X)
             scores = X @ xp.permute_dims(coef, (1, 0)) + _in_namespace(self.intercept_, xp, X)
             return scores[:, 0] if scores.shape[1] == 1 else scores
-        X = validate_data(self, X, accept_sparse=True, reset=False)
+        X = validate_data(self, _checked_sparse(X, None), accept_sparse=True, reset=False)
         if not isinstance(self.coef_, np.ndarray):  # fitted on array-API inputs
             scores = np.asarray(X @ to_numpy(self.coef_).T) + to_numpy(self.intercept_)
             return scores[:, 0] if scores.shape[1] == 1 else scores

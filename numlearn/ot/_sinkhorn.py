@@ -173,8 +173,22 @@ def _sinkhorn_log_loop(M, a, b, reg, f, g, tol, max_iter, mon):
     return status, err
 
 
+#: At most this many epsilon-scaling stages (costs near 1e±300 or a reg near underflow
+#: would otherwise give ~300 stages, each with up to max_newton_iter Newton steps).
+_MAX_STAGES = 12
+
+
 def _auto_schedule(M, reg, xp=np):
-    """Epsilon-scaling stages ``span·1e-2, span·1e-3, ...`` above ``3 reg`` (span = cost range)."""
+    """Epsilon-scaling stages ``span·1e-2, span·1e-3, ...`` above ``3 reg`` (span = cost range);
+    beyond ``_MAX_STAGES`` of them, ``_MAX_STAGES`` stages geometrically spaced over the
+    same range."""
+    hi, lo = float(xp.max(M)), float(xp.min(M))
+    if not hi > lo:
+        return []
+    log_top = math.log10(hi / 2 - lo / 2) + math.log10(2.0) - 2.0  # no overflow of hi - lo
+    log_stop = math.log10(3.0) + math.log10(reg)
+    if log_top - log_stop > _MAX_STAGES:
+        return [float(r) for r in 10.0 ** np.linspace(log_top, log_stop, _MAX_STAGES + 1)[:-1]]
     span = float(xp.max(M) - xp.min(M))
     stages = []
     r = 1e-2 * span
@@ -495,8 +509,8 @@ def _sns_stages(M, a, b, reg, f, g, tol, mon, options, kit=_NumbaSNS):
             options["cg_maxiter"], mon, kit,
         )
         counts += c
-        if status is Status.CALLBACK_STOP:
-            break
+        if status is Status.CALLBACK_STOP or status is Status.DIVERGED:
+            break  # (a diverged stage would hand non-finite potentials to the next)
     extra = dict(n_sinkhorn_iter=int(counts[0]), n_newton_iter=int(counts[1]),
                  n_cg_iter=int(counts[2]))
     return status, err, f, g, extra
@@ -740,8 +754,10 @@ def _solve(a, b, M, reg, *, method, tol, max_iter, init, return_history, verbose
         if full:  # the phases rebind the potentials
             f, g = fs, gs
     else:
-        status, err, fs, gs, extra = _sns_stages(Ms, a_s, b_s, reg, fs, gs, tol, mon,
-                                                 sns_options)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # overflow shows in the status (DIVERGED, one warning), not once per iteration
+            status, err, fs, gs, extra = _sns_stages(Ms, a_s, b_s, reg, fs, gs, tol, mon,
+                                                     sns_options)
         if full:  # the Newton steps rebind the potentials
             f, g = fs, gs
     mon.progress.update(mon.n_iter, err, final=True)

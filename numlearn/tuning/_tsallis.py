@@ -61,8 +61,12 @@ def tsallis_weights(scaled_losses: np.ndarray, eta: float, *, tol: float = 1e-12
     >>> round(float(p.sum()), 12), int(p.argmax())
     (1.0, 0)
     """
-    L = np.asarray(scaled_losses, dtype=np.float64)
+    L = np.asarray(check_array(scaled_losses, "scaled_losses", ndim=1), dtype=np.float64)
+    eta = check_scalar(eta, "eta", low=0.0, include_low=False)
+    tol = check_scalar(tol, "tol", low=0.0)
     K = L.shape[0]
+    if K == 0:
+        raise ValueError("scaled_losses must hold at least one arm's loss.")
     gap = L - L.min()  # shift invariance: work with L − min L ≥ 0
     lo, hi = -2.0 * math.sqrt(K) / eta, -2.0 / eta  # bracket for x − min L
     x = hi

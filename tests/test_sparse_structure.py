@@ -1,0 +1,158 @@
+"""The structural check of SciPy sparse input (numlearn._validation.check_sparse_structure)
+and the dtype rule (float_dtype)."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from numlearn._sparse_kernels import compressed_structure
+from numlearn._validation import check_operator, check_sparse_structure, float_dtype
+
+
+def _raw(cls, data, indices, indptr, shape):
+    """A compressed matrix whose arrays are set after construction (SciPy checks nothing)."""
+    A = cls(shape)
+    A.data, A.indices, A.indptr = np.asarray(data), np.asarray(indices), np.asarray(indptr)
+    return A
+
+
+def _snapshot(A):
+    return [np.array(a, copy=True) for a in (A.data, A.indices, A.indptr)]
+
+
+def _same(A, snap):
+    return all(np.array_equal(a, b) and a.dtype == b.dtype
+               for a, b in zip((A.data, A.indices, A.indptr), snap))
+
+
+MALFORMED = {
+    "index equal to n": ([1.0, 2.0], [0, 3], [0, 1, 2], "in \\[0, 3\\); entry 1 is 3"),
+    "index 1e8": ([1.0, 2.0], [0, 10**8], [0, 1, 2], "entry 1 is 100000000"),
+    "negative index": ([1.0, 2.0], [0, -1], [0, 1, 2], "entry 1 is -1"),
+    "indptr not monotone": ([1.0, 2.0], [0, 1], [0, 2, 1], "drops at position 2"),
+    "indptr past data": ([1.0, 2.0], [0, 1], [0, 1, 5], "end at most"),
+    "indptr not at 0": ([1.0, 2.0], [0, 1], [1, 1, 2], "start at 0"),
+    "indptr too short": ([1.0, 2.0], [0, 1], [0, 2], "length 3"),
+    "data shorter": ([1.0], [0, 1], [0, 1, 2], "same length"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+@pytest.mark.parametrize("cls", [sp.csr_matrix, sp.csc_array])
+def test_malformed_refused_with_the_argument_named(case, cls):
+    data, indices, indptr, match = MALFORMED[case]
+    A = _raw(cls, data, indices, indptr, (2, 3) if cls is sp.csr_matrix else (3, 2))
+    snap = _snapshot(A)
+    with pytest.raises(ValueError, match="^M\\.") as info:
+        check_sparse_structure(A, "M")
+    assert info.match(match)
+    assert _same(A, snap)
+
+
+def test_index_and_data_types():
+    A = _raw(sp.csr_matrix, [1.0, 2.0], np.array([0.0, 1.0]), [0, 1, 2], (2, 2))
+    with pytest.raises(TypeError, match="A.indices must hold integers"):
+        check_sparse_structure(A)
+    A = _raw(sp.csr_matrix, [1.0, 2.0], np.array([0, 1], np.uint64), [0, 1, 2], (2, 2))
+    assert check_sparse_structure(A).indices.dtype in (np.int32, np.int64)
+    # an unsigned index past 2**63 is refused, not wrapped into range
+    A = _raw(sp.csr_matrix, [1.0, 2.0], np.array([0, 2**63 + 1], np.uint64), [0, 1, 2], (2, 2))
+    with pytest.raises(ValueError, match="A.indices"):
+        check_sparse_structure(A)
+    with pytest.raises(TypeError, match="X must hold real numbers, got dtype complex128"):
+        check_sparse_structure(sp.csr_matrix(np.eye(2) * 1j), "X")
+
+
+def test_coo_out_of_range_refused():
+    A = sp.coo_matrix((2, 2))
+    A.data, A.coords = np.ones(1), (np.array([0], np.int32), np.array([2], np.int32))
+    with pytest.raises(ValueError, match="A.col must hold indices in \\[0, 2\\)"):
+        check_sparse_structure(A)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "bsr", "dia", "lil", "dok"])
+def test_valid_formats_give_the_same_matrix(fmt):
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((6, 6)) * (rng.random((6, 6)) < 0.4)
+    A = sp.csr_matrix(D).asformat(fmt)
+    B = check_sparse_structure(A)
+    assert B.format == "csr" and B.has_canonical_format
+    np.testing.assert_array_equal(B.toarray(), D)
+
+
+@pytest.mark.parametrize("cls", [sp.csr_matrix, sp.csr_array, sp.csc_matrix])
+def test_duplicates_summed_and_order_fixed_on_a_copy(cls):
+    # row 0: columns 2, 0, 2 (unsorted, one duplicate); row 1: column 1
+    A = _raw(cls, [1.0, 2.0, 4.0, 3.0], [2, 0, 2, 1], [0, 3, 4], (2, 3) if cls is not
+             sp.csc_matrix else (3, 2))
+    snap = _snapshot(A)
+    B = check_sparse_structure(A, format=None)
+    assert _same(A, snap)
+    assert type(B) is cls and B.has_canonical_format
+    expected = np.array([[2.0, 0.0, 5.0], [0.0, 3.0, 0.0]])
+    np.testing.assert_array_equal(B.toarray(), expected if cls is not sp.csc_matrix
+                                  else expected.T)
+    # canonical=False keeps the stored entries (for callers that refuse duplicates)
+    C = check_sparse_structure(A, format=None, canonical=False)
+    assert C.nnz == 4 and _same(A, snap)
+
+
+def test_canonical_input_is_not_copied():
+    A = sp.random(50, 40, density=0.1, format="csr", random_state=0)
+    B = check_sparse_structure(A)
+    assert all(np.shares_memory(b, a) for a, b in ((A.data, B.data), (A.indices, B.indices),
+                                                  (A.indptr, B.indptr)))
+
+
+def test_kernel_canonical_flag_matches_scipy():
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        n = int(rng.integers(1, 8))
+        nnz = int(rng.integers(0, 12))
+        rows = rng.integers(0, n, nnz)
+        cols = rng.integers(0, n, nnz)
+        A = sp.coo_matrix((np.ones(nnz), (rows, cols)), shape=(n, n))
+        order = rng.permutation(nnz)  # build a CSR with entries in a random order
+        A = _raw(sp.csr_matrix, np.ones(nnz), cols[order][np.argsort(rows[order],
+                                                                    kind="stable")],
+                 np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]), (n, n))
+        code, _, canon = compressed_structure(A.indptr, A.indices, n, True)
+        assert code == 0
+        ref = A.copy()
+        ref.has_canonical_format = False
+        # canonical: every row strictly increasing
+        expected = all(np.all(np.diff(A.indices[A.indptr[i]:A.indptr[i + 1]]) > 0)
+                       for i in range(n))
+        assert canon == expected
+
+
+def test_trailing_entries_past_indptr_pruned():
+    A = _raw(sp.csr_matrix, [1.0, 2.0, 99.0], [0, 1, 5], [0, 1, 2], (2, 2))
+    B = check_sparse_structure(A)
+    assert B.nnz == 2 and B.indices.shape == (2,)
+    np.testing.assert_array_equal(B.toarray(), np.diag([1.0, 2.0]))
+
+
+def test_check_input_false_skips_the_check():
+    A = _raw(sp.csr_matrix, [1.0, 2.0], [0, 1], [0, 1, 2], (2, 2))
+    assert check_sparse_structure(A, check_input=False) is A
+
+
+def test_check_operator_uses_the_structural_check():
+    A = _raw(sp.csc_matrix, [1.0, 2.0], [0, 7], [0, 1, 2], (2, 2))
+    with pytest.raises(ValueError, match="M.indices must be row indices in \\[0, 2\\)"):
+        check_operator(A, "M")
+
+
+def test_dtype_rule():
+    assert float_dtype(np.float16, "b") == np.float64
+    assert float_dtype(np.float32, "b") == np.float32
+    assert float_dtype(np.int8, "b") == np.float64
+    assert float_dtype(np.bool_, "b") == np.float64
+    for bad in (np.complex64, object, "U3", "M8[s]"):
+        with pytest.raises(TypeError, match="^b must hold real numbers"):
+            float_dtype(bad, "b")
+    A, _ = check_operator(np.eye(3, dtype=np.float16))
+    assert A.dtype == np.float64
+    S, _ = check_operator(sp.csr_matrix(np.eye(3, dtype=np.int8)))
+    assert S.dtype == np.float64
