@@ -100,3 +100,18 @@ def test_dask_backend_needs_a_client():
     obs = _problem(m=30, n=20, n_obs=300)
     with pytest.raises(ValueError, match="backend"):
         altmin(obs, 2, backend="spark")
+
+
+def test_dask_backend_reproduces_the_local_path_with_biases_and_als_wr(client):
+    rows, cols, values, shape = _problem()
+    kw = dict(reg=0.1, reg_scaling="count", biases=True, init="random", random_state=0,
+              max_iter=3, tol=0.0)
+    with pytest.warns(ConvergenceWarning):
+        local = altmin((rows, cols, values + 3.0, shape), 3, **kw)
+    with pytest.warns(ConvergenceWarning):
+        dist = altmin((rows, cols, values + 3.0, shape), 3, backend="dask", client=client,
+                      n_blocks=3, **kw)
+    np.testing.assert_allclose(dist.U, local.U, atol=1e-10)
+    np.testing.assert_allclose(dist.row_bias, local.row_bias, atol=1e-10)
+    np.testing.assert_allclose(dist.col_bias, local.col_bias, atol=1e-10)
+    assert dist.rmse == pytest.approx(local.rmse, rel=1e-10)

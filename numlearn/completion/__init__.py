@@ -7,7 +7,8 @@ normal equations and k × k Cholesky, or per-row CG) and return CuPy factors; ot
 libraries run the same iteration with whole-array operations.
 """
 
+from numlearn.completion._datasets import make_ratings
 from numlearn.completion._estimator import AltMinCompletion
 from numlearn.completion.altmin import altmin, predict_entries
 
-__all__ = ["altmin", "predict_entries", "AltMinCompletion"]
+__all__ = ["altmin", "predict_entries", "AltMinCompletion", "make_ratings"]
