@@ -189,3 +189,117 @@ def test_bad_recommender_options():
         altmin(obs, 2, validation_fraction=1.0)
     with pytest.raises(ValueError, match="n_iter_no_change"):
         altmin(obs, 2, validation_fraction=0.1, n_iter_no_change=0)
+
+
+# ---------------------------------------------------------------- estimator as recommender
+
+
+@pytest.fixture(scope="module")
+def ratings_frame():
+    pd = pytest.importorskip("pandas")
+    users, items, ratings = make_ratings(150, 120, 4000, random_state=0)
+    return pd.DataFrame({"user": [f"u{u}" for u in users], "item": items * 7 + 1,
+                         "rating": ratings})
+
+
+def _model(**kw):
+    from numlearn.completion import AltMinCompletion
+
+    params = dict(rank=4, reg=0.1, reg_scaling="count", biases=True, init="random",
+                  random_state=0, max_iter=100, tol=1e-3)
+    params.update(kw)
+    return AltMinCompletion(**params)
+
+
+def test_long_format_fit_equals_altmin_on_the_codes(ratings_frame):
+    model = _model().fit(ratings_frame)
+    users = np.searchsorted(model.user_ids_, ratings_frame["user"].to_numpy())
+    items = np.searchsorted(model.item_ids_, ratings_frame["item"].to_numpy())
+    np.testing.assert_array_equal(model.user_ids_[users], ratings_frame["user"].to_numpy())
+    res = altmin((users, items, ratings_frame["rating"].to_numpy(),
+                  (len(model.user_ids_), len(model.item_ids_))), 4, reg=0.1,
+                 reg_scaling="count", biases=True, init="random", random_state=0,
+                 max_iter=100, tol=1e-3)
+    np.testing.assert_allclose(model.U_, res.U, atol=1e-12)
+    np.testing.assert_allclose(model.item_bias_, res.col_bias, atol=1e-12)
+    pred = model.predict(ratings_frame[["user", "item"]])
+    np.testing.assert_allclose(pred, predict_entries(res.U, res.V, users, items,
+                                                     row_bias=res.row_bias,
+                                                     col_bias=res.col_bias, mean=res.mean))
+    assert model.score(ratings_frame) == pytest.approx(-res.rmse, rel=1e-10)
+
+
+def test_recommend_never_returns_seen_items_and_ranks_by_predicted_rating(ratings_frame):
+    model = _model().fit(ratings_frame)
+    some = model.user_ids_[:10]
+    recs, scores = model.recommend(some, n=8)
+    for user, row, row_scores in zip(some, recs, scores):
+        seen = set(ratings_frame.loc[ratings_frame["user"] == user, "item"].tolist())
+        assert not seen & set(row.tolist())
+        frame = {"user": np.repeat(user, 8), "item": row}
+        np.testing.assert_allclose(model.predict((frame["user"], frame["item"])), row_scores)
+        # nothing unseen scores higher than the last recommendation
+        unseen = np.setdiff1d(model.item_ids_, list(seen))
+        all_scores = model.predict((np.repeat(user, unseen.size), unseen))
+        assert all_scores.max() == pytest.approx(row_scores[0])
+        assert np.sum(all_scores > row_scores[-1] + 1e-12) <= 7
+
+
+def test_cold_start_strategies(ratings_frame):
+    model = _model().fit(ratings_frame)
+    known_user, known_item = model.user_ids_[0], model.item_ids_[0]
+    pairs = (np.array([known_user, "new"], dtype=object), np.array([known_item, known_item]))
+    with pytest.raises(ValueError, match="unknown user id"):
+        model.predict(pairs)
+    nan = model.set_params(cold_start="nan").predict(pairs)
+    assert np.isfinite(nan[0]) and np.isnan(nan[1])
+    assert model.set_params(cold_start="drop").predict(pairs).shape == (1,)
+    mean = model.set_params(cold_start="mean").predict(pairs)
+    expected = (model.global_mean_ + model.user_bias_.mean() + model.item_bias_[0]
+                + model.U_.mean(axis=0) @ model.V_[0])
+    assert mean[1] == pytest.approx(expected)
+    assert mean[0] == pytest.approx(nan[0])
+
+
+def test_grid_search_over_rank_and_sklearn_output(ratings_frame):
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(_model(max_iter=10), {"rank": [1, 3]},
+                              cv=KFold(3, shuffle=True, random_state=0)).fit(ratings_frame)
+    assert search.best_params_["rank"] in (1, 3)
+    assert np.all(search.cv_results_["mean_test_score"] < 0)
+    # matrix input: an imputer with one output column per input feature, pandas output
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2)) @ rng.standard_normal((2, 12)) + 3.0
+    X[rng.random(X.shape) < 0.3] = np.nan
+    frame = pd.DataFrame(X, columns=[f"c{j}" for j in range(12)])
+    model = _model(rank=2, max_iter=50).set_output(transform="pandas")
+    out = model.fit_transform(frame)
+    assert list(out.columns) == list(frame.columns)
+    assert list(model.get_feature_names_out()) == list(frame.columns)
+    # fold-in with biases: observed entries kept, missing ones from μ + b + c + u·v
+    observed = ~np.isnan(X)
+    np.testing.assert_allclose(out.to_numpy()[observed], X[observed])
+    assert np.all(np.isfinite(out.to_numpy()))
+
+
+def test_recommender_bad_input(ratings_frame):
+    dup = ratings_frame.iloc[[0, 0, 1]]
+    with pytest.raises(ValueError, match="duplicate"):
+        _model().fit(dup)
+    bad = ratings_frame.copy()
+    bad.loc[3, "rating"] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        _model().fit(bad)
+    with pytest.raises(ValueError, match="rank"):
+        _model(rank=500).fit(ratings_frame)
+    with pytest.raises(ValueError, match="rating"):
+        _model().fit(ratings_frame[["user", "item"]])
+    model = _model().fit(ratings_frame)
+    with pytest.raises(ValueError, match="unknown item id"):
+        model.similar_items("no such item")
+    with pytest.raises(ValueError, match="cold_start"):
+        model.set_params(cold_start="zero").predict(ratings_frame.iloc[:2])

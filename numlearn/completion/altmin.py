@@ -394,7 +394,7 @@ def _coverage(engine, shape) -> tuple[int, float, int, int]:
         warnings.warn(
             f"M_obs has {empty_rows} rows and {empty_cols} columns without observations; "
             "their factors stay at the regularized solution (zero).", UserWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     return n_obs, sum_sq, empty_rows, empty_cols
 
@@ -460,13 +460,13 @@ def _altmin_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, cli
         warnings.warn(
             f"{singular} row regressions were singular (fewer than rank={rank} observations "
             "and reg=0); those factor rows were set to zero. Use reg > 0.", UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     result = make_result(status=status, n_iter=k, U=U, V=V, rmse=rmse,
                          empty_rows=empty_rows, empty_cols=empty_cols)
     if history is not None:
         result.history = np.asarray(history)
-    warn_if_not_converged(result, "altmin", stacklevel=4)
+    warn_if_not_converged(result, "altmin", stacklevel=5)
     return result
 
 
@@ -622,7 +622,7 @@ def _als_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, clip,
     if singular:
         warnings.warn(f"{singular} row regressions were singular (reg=0 with fewer than "
                       f"rank={rank} observations); those factor rows were set to zero. Use "
-                      "reg > 0.", UserWarning, stacklevel=3)
+                      "reg > 0.", UserWarning, stacklevel=4)
     extra = {}
     if val_history is not None:
         if best[1] > 0 and best[1] != k:  # back to the best iterate
@@ -635,7 +635,7 @@ def _als_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, clip,
                          empty_rows=empty_rows, empty_cols=empty_cols, **extra)
     if history is not None:
         result.history = np.asarray(history)
-    warn_if_not_converged(result, "altmin", stacklevel=4)
+    warn_if_not_converged(result, "altmin", stacklevel=5)
     return result
 
 
