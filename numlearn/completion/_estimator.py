@@ -84,7 +84,9 @@ class AltMinCompletion(RecommenderMixin, OneToOneFeatureMixin, TransformerMixin,
     rank : int, default=10
         Rank ``k`` of the factorization.
     reg : float, default=0.1
-        Ridge penalty on both factors (Spark ALS's default ``regParam``).
+        Ridge penalty on both factors. It is Spark ALS's ``regParam`` only with
+        ``reg_scaling="count"`` (Spark scales it by each row's number of ratings); with the
+        default ``"none"`` it is the same for every row.
     solver : {"cholesky", "cg", "sketch"}, default="cholesky"
         Per-row least-squares solver of :func:`~numlearn.completion.altmin`.
     max_iter : int, default=100

@@ -116,7 +116,9 @@ def altmin(
     rank : int
         Target rank ``k``, ``1 ≤ k < min(m, n)``.
     reg : float, default=0.0
-        Ridge penalty ``reg (‖U‖² + ‖V‖²)``; 0 gives the plain AltMin of Jain et al.
+        Ridge penalty ``reg (‖U‖² + ‖V‖²)``; 0 gives the plain AltMin of Jain et al., which
+        recovers exactly low-rank matrices but overfits noisy data such as ratings: there
+        use ``reg > 0``, e.g. ``reg=0.1, reg_scaling="count"`` (Spark ALS's defaults).
     solver : {"cholesky", "cg", "sketch"}, default="cholesky"
         Per-row least squares: exact Cholesky of the k × k normal equations
         (``O(|Ω|k² + (m+n)k³)`` per iteration); ``cg_steps`` warm-started CG steps
