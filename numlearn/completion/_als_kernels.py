@@ -13,8 +13,9 @@ The first ``n_nonneg`` coordinates of ``x`` may be constrained to be nonnegative
 quadratic is then minimized by projected coordinate descent on its k × k normal equations
 (warm-started, to a relative change of 1e-12 or ``max_sweeps`` sweeps).
 
-Each kernel also returns every row's sum of squared residuals at its new solution, so the
-training error after a sweep costs no second pass. Every kernel has a one-thread twin
+Each kernel also gives every row's sum of squared residuals at its new solution (when
+``row_sse`` is not empty), so the training error after a sweep needs no separate call.
+Every kernel has a one-thread twin
 (``*_serial``, the same row function in a plain loop) for problems too small for threads.
 """
 
@@ -93,13 +94,12 @@ def _row_sse(indptr, indices, values, offset, D, i, x):
 @numba.njit(cache=True, inline="always")
 def _exact_row(indptr, indices, values, offset, D, reg, count_scaling, n_nonneg, out,
                max_sweeps, i):
-    """Row ``i``'s exact solve into ``out[i]``; returns ``(ok, sum of squared residuals)``
-    (a zero row if singular)."""
+    """Row ``i``'s exact solve into ``out[i]``; False (and a zero row) if singular."""
     k = D.shape[1]
     if indptr[i + 1] == indptr[i]:
         for a in range(k):
             out[i, a] = 0.0
-        return True, 0.0
+        return True
     G = np.empty((k, k))
     r = np.empty(k)
     _row_normal_equations(indptr, indices, values, offset, D, reg, count_scaling, i, G, r)
@@ -118,19 +118,18 @@ def _exact_row(indptr, indices, values, offset, D, reg, count_scaling, n_nonneg,
         x[:] = 0.0
     for a in range(k):
         out[i, a] = x[a]
-    return ok, _row_sse(indptr, indices, values, offset, D, i, x)
+    return ok
 
 
 @numba.njit(cache=True, inline="always")
 def _cg_row(indptr, indices, values, offset, D, reg, count_scaling, out, n_steps, i):
-    """``n_steps`` matrix-free CG steps on row ``i``'s normal equations, from ``out[i]``;
-    returns the row's sum of squared residuals at the new ``out[i]``."""
+    """``n_steps`` matrix-free CG steps on row ``i``'s normal equations, from ``out[i]``."""
     k = D.shape[1]
     start, stop = indptr[i], indptr[i + 1]
     if stop == start:
         for a in range(k):
             out[i, a] = 0.0
-        return 0.0
+        return
     lam = reg * (stop - start) if count_scaling else reg
     x = out[i].copy()
     r = np.empty(k)
@@ -177,7 +176,6 @@ def _cg_row(indptr, indices, values, offset, D, reg, count_scaling, out, n_steps
             p[a] = r[a] + beta * p[a]
     for a in range(k):
         out[i, a] = x[a]
-    return _row_sse(indptr, indices, values, offset, D, i, x)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -188,10 +186,12 @@ def solve_rows_ridge(indptr, indices, values, offset, D, reg, count_scaling, n_n
     ``row_sse``. Returns the number of singular rows (set to zero)."""
     failures = 0
     for i in numba.prange(indptr.shape[0] - 1):
-        ok, row_sse[i] = _exact_row(indptr, indices, values, offset, D, reg, count_scaling,
-                                    n_nonneg, out, max_sweeps, i)
+        ok = _exact_row(indptr, indices, values, offset, D, reg, count_scaling, n_nonneg, out,
+                        max_sweeps, i)
         if not ok:
             failures += 1
+        if row_sse.shape[0] > 0:
+            row_sse[i] = _row_sse(indptr, indices, values, offset, D, i, out[i])
     return failures
 
 
@@ -201,10 +201,12 @@ def solve_rows_ridge_serial(indptr, indices, values, offset, D, reg, count_scali
     """:func:`solve_rows_ridge` on one thread (small problems)."""
     failures = 0
     for i in range(indptr.shape[0] - 1):
-        ok, row_sse[i] = _exact_row(indptr, indices, values, offset, D, reg, count_scaling,
-                                    n_nonneg, out, max_sweeps, i)
+        ok = _exact_row(indptr, indices, values, offset, D, reg, count_scaling, n_nonneg, out,
+                        max_sweeps, i)
         if not ok:
             failures += 1
+        if row_sse.shape[0] > 0:
+            row_sse[i] = _row_sse(indptr, indices, values, offset, D, i, out[i])
     return failures
 
 
@@ -214,8 +216,9 @@ def solve_rows_ridge_cg(indptr, indices, values, offset, D, reg, count_scaling, 
     """``n_steps`` matrix-free CG steps per row on the normal equations, from ``out``; each
     row's new sum of squared residuals into ``row_sse``."""
     for i in numba.prange(indptr.shape[0] - 1):
-        row_sse[i] = _cg_row(indptr, indices, values, offset, D, reg, count_scaling, out,
-                             n_steps, i)
+        _cg_row(indptr, indices, values, offset, D, reg, count_scaling, out, n_steps, i)
+        if row_sse.shape[0] > 0:
+            row_sse[i] = _row_sse(indptr, indices, values, offset, D, i, out[i])
 
 
 @numba.njit(cache=True)
@@ -223,5 +226,6 @@ def solve_rows_ridge_cg_serial(indptr, indices, values, offset, D, reg, count_sc
                                n_steps, row_sse):
     """:func:`solve_rows_ridge_cg` on one thread (small problems)."""
     for i in range(indptr.shape[0] - 1):
-        row_sse[i] = _cg_row(indptr, indices, values, offset, D, reg, count_scaling, out,
-                             n_steps, i)
+        _cg_row(indptr, indices, values, offset, D, reg, count_scaling, out, n_steps, i)
+        if row_sse.shape[0] > 0:
+            row_sse[i] = _row_sse(indptr, indices, values, offset, D, i, out[i])

@@ -91,21 +91,21 @@ def split_layout(layout, n_blocks: int, n_other: int, sketch_seed, sketch_size) 
 
 def solve_block(block: Block, other: np.ndarray, current: np.ndarray, solver: str,
                 reg: float, cg_steps: int, sketch_size: int, offset: np.ndarray | None = None,
-                count_scaling: bool = False, n_nonneg: int = 0, serial: bool = False
-                ) -> tuple[int, np.ndarray, int, float]:
+                count_scaling: bool = False, n_nonneg: int = 0, serial: bool = False,
+                want_sse: bool = True) -> tuple[int, np.ndarray, int, float]:
     """New factor rows of ``block`` (warm-started from ``current``'s rows); returns
     ``(start, rows, number of singular regressions, sum of squared residuals)``.
 
     With ``offset`` (one value per row of ``other``, subtracted from the observations) the
     recommender kernels of :mod:`numlearn.completion._als_kernels` run instead: ``reg``
     scaled by each row's count when ``count_scaling``, the first ``n_nonneg`` coordinates
-    kept nonnegative (``"cholesky"`` only), one thread when ``serial``; they also give the
-    block's sum of squared residuals at the new rows (NaN from the other kernels)."""
+    kept nonnegative (``"cholesky"`` only), one thread when ``serial``; with ``want_sse``
+    they also give the block's sum of squared residuals at the new rows (else NaN)."""
     out = np.array(current[block.start:block.stop], order="C", copy=True)
     singular = 0
     sse = math.nan
     if offset is not None:
-        row_sse = np.empty(out.shape[0])
+        row_sse = np.empty(out.shape[0] if want_sse else 0)
         if solver == "cholesky":
             kernel = solve_rows_ridge_serial if serial else solve_rows_ridge
             singular = int(kernel(block.indptr, block.indices, block.values, offset, other,
@@ -114,7 +114,7 @@ def solve_block(block: Block, other: np.ndarray, current: np.ndarray, solver: st
             kernel = solve_rows_ridge_cg_serial if serial else solve_rows_ridge_cg
             kernel(block.indptr, block.indices, block.values, offset, other, reg,
                    count_scaling, out, cg_steps, row_sse)
-        sse = float(np.sum(row_sse))
+        sse = float(np.sum(row_sse)) if want_sse else math.nan
     elif solver == "cholesky":
         singular = int(solve_rows_cholesky(block.indptr, block.indices, block.values, other,
                                            reg, out))

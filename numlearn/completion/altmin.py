@@ -212,9 +212,10 @@ def altmin(
     -----
     **Recommender options.** ``biases``, ``reg_scaling="count"``, ``nonnegative`` and
     ``validation_fraction`` run on NumPy/SciPy observations (local and Dask backends) with
-    the ``"cholesky"`` or ``"cg"`` solver; a string ``init`` is then scaled so that factor
-    entries are of order one (the count-scaled penalty would otherwise shrink the small
-    entries of an orthonormal start to zero).
+    the ``"cholesky"`` or ``"cg"`` solver; a string ``init`` then starts from factor
+    entries of order one (standard Gaussian for ``"random"``, the SVD start times
+    ``√m``): the count-scaled penalty would shrink the small entries of an orthonormal
+    start to zero.
 
     **Other array libraries.** With ``rows``, ``cols``, ``values`` from a non-NumPy array
     library the iteration runs in that library, on its device, and ``U``, ``V`` come back
@@ -542,9 +543,13 @@ def _als_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, clip,
     """AltMin with biases, ALS-WR penalties, nonnegativity and early stopping (NumPy)."""
     m, n = shape
     n_obs, sum_sq, empty_rows, empty_cols = _coverage(engine, shape)
-    U, V, from_string = _initial_factors(engine, shape, n_obs, rank, init, rng, clip)
-    if from_string:  # entries of order one: see Notes
-        U = U * math.sqrt(m)
+    if isinstance(init, str) and check_option(init, "init", ("svd", "random")) == "random":
+        # Gaussian entries of order one (no QR: the scale matters here, not orthonormality)
+        U, V = rng.standard_normal((m, rank)), np.zeros((n, rank))
+    else:
+        U, V, from_string = _initial_factors(engine, shape, n_obs, rank, init, rng, clip)
+        if from_string:  # entries of order one: see Notes
+            U = U * math.sqrt(m)
     if options.nonnegative:
         U, V = np.abs(U), np.abs(V)
     mu = options.mean
@@ -553,15 +558,18 @@ def _als_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, clip,
     kw = dict(count_scaling=options.count_scaling, n_nonneg=n_nonneg)
 
     def half(side, own, own_bias, other, other_bias):
-        """New ``(factor, bias)`` of one side, singular rows, sum of squared residuals."""
+        """New ``(factor, bias)`` of one side, singular rows, sum of squared residuals
+        (computed for the rows half-step only, which ends an iteration)."""
+        want = side == "rows"
         if options.biases:
             out, s, sse = engine.half_step(side, _with_column(other, 1.0),
                                            _with_column(own, own_bias), solver, reg,
-                                           cg_steps, 1, offset=mu + other_bias, **kw)
+                                           cg_steps, 1, offset=mu + other_bias, want_sse=want,
+                                           **kw)
             return (np.ascontiguousarray(out[:, :rank]), np.ascontiguousarray(out[:, rank]),
                     s, sse)
         out, s, sse = engine.half_step(side, other, own, solver, reg, cg_steps, 1,
-                                       offset=np.zeros(other.shape[0]), **kw)
+                                       offset=np.zeros(other.shape[0]), want_sse=want, **kw)
         return out, own_bias, s, sse
 
     def train_rmse():
