@@ -110,6 +110,9 @@ class AltMinCompletion(RecommenderMixin, OneToOneFeatureMixin, TransformerMixin,
         (None), NaN predictions, dropped pairs, or the mean factor and bias (Spark's
         ``coldStartStrategy``, plus ``"mean"``). ``score`` predicts unknown pairs with
         ``"mean"`` whatever this is (except ``"drop"``).
+    backend : {"local", "dask"}, default="local"
+        Where :func:`~numlearn.completion.altmin` runs the half-steps: ``"dask"`` uses the
+        current ``dask.distributed`` client (create one first); NumPy/SciPy input only.
 
     Attributes
     ----------
@@ -150,7 +153,7 @@ class AltMinCompletion(RecommenderMixin, OneToOneFeatureMixin, TransformerMixin,
                  sketch_size: int | None = None, biases: bool = False,
                  reg_scaling: str = "none", nonnegative: bool = False,
                  validation_fraction: float | None = None, n_iter_no_change: int = 5,
-                 cold_start: str | None = None):
+                 cold_start: str | None = None, backend: str = "local"):
         self.rank = rank
         self.reg = reg
         self.solver = solver
@@ -167,6 +170,7 @@ class AltMinCompletion(RecommenderMixin, OneToOneFeatureMixin, TransformerMixin,
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.cold_start = cold_start
+        self.backend = backend
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -177,7 +181,7 @@ class AltMinCompletion(RecommenderMixin, OneToOneFeatureMixin, TransformerMixin,
     def _options(self) -> dict:
         return dict(biases=self.biases, reg_scaling=self.reg_scaling,
                     nonnegative=self.nonnegative, validation_fraction=self.validation_fraction,
-                    n_iter_no_change=self.n_iter_no_change)
+                    n_iter_no_change=self.n_iter_no_change, backend=self.backend)
 
     def _store(self, result, n_features: int) -> None:
         self.U_, self.V_ = result.U, result.V
