@@ -77,6 +77,8 @@ _LAZY_NAMES = {
     "altmin": "numlearn.completion",
     "AltMinCompletion": "numlearn.completion",
     "predict_entries": "numlearn.completion",
+    "ImplicitALS": "numlearn.completion",
+    "implicit_als": "numlearn.completion",
     # dynamics
     "train": "numlearn.dynamics",
     "from_jax": "numlearn.dynamics",

@@ -100,3 +100,35 @@ def test_dask_backend_needs_a_client():
     obs = _problem(m=30, n=20, n_obs=300)
     with pytest.raises(ValueError, match="backend"):
         altmin(obs, 2, backend="spark")
+
+
+def test_dask_backend_reproduces_the_local_path_with_biases_and_als_wr(client):
+    rows, cols, values, shape = _problem()
+    kw = dict(reg=0.1, reg_scaling="count", biases=True, init="random", random_state=0,
+              max_iter=3, tol=0.0)
+    with pytest.warns(ConvergenceWarning):
+        local = altmin((rows, cols, values + 3.0, shape), 3, **kw)
+    with pytest.warns(ConvergenceWarning):
+        dist = altmin((rows, cols, values + 3.0, shape), 3, backend="dask", client=client,
+                      n_blocks=3, **kw)
+    np.testing.assert_allclose(dist.U, local.U, atol=1e-10)
+    np.testing.assert_allclose(dist.row_bias, local.row_bias, atol=1e-10)
+    np.testing.assert_allclose(dist.col_bias, local.col_bias, atol=1e-10)
+    assert dist.rmse == pytest.approx(local.rmse, rel=1e-10)
+
+
+def test_estimator_backend_dask_equals_local(client):
+    from numlearn.completion import AltMinCompletion
+
+    rows, cols, values, shape = _problem()
+    frame = pd.DataFrame({"user": rows, "item": cols, "rating": values + 3.0})
+    kw = dict(rank=3, reg=0.1, reg_scaling="count", biases=True, init="random",
+              random_state=0, max_iter=3, tol=0.0)
+    with pytest.warns(ConvergenceWarning):
+        local = AltMinCompletion(**kw).fit(frame)
+    with pytest.warns(ConvergenceWarning):
+        dist = AltMinCompletion(backend="dask", **kw).fit(frame)
+    np.testing.assert_allclose(dist.U_, local.U_, atol=1e-10)
+    np.testing.assert_allclose(dist.item_bias_, local.item_bias_, atol=1e-10)
+    np.testing.assert_array_equal(dist.recommend(local.user_ids_[:5], n=4)[0],
+                                  local.recommend(local.user_ids_[:5], n=4)[0])

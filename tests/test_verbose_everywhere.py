@@ -117,6 +117,13 @@ def _divergence(v):
     return numlearn.sinkhorn_divergence(*_clouds(), reg=0.5, verbose=v)
 
 
+def _implicit_als(v):
+    import scipy.sparse as sp
+
+    R = sp.random(30, 20, density=0.3, random_state=0, format="csr")
+    return numlearn.implicit_als(R, 3, max_iter=3, verbose=v)
+
+
 def _transport(v):
     rng = np.random.default_rng(0)
     return numlearn.SinkhornTransport(reg=0.5, verbose=v).fit(
@@ -143,7 +150,7 @@ CASES = {
     "sketch_and_project": _sketch_and_project, "minimize_eq": _minimize_eq,
     "minimize_constrained": _minimize_constrained,
     "coordinate_descent": _coordinate_descent, "Lasso": _lasso, "ElasticNet": _enet,
-    "LogisticRegression": _logistic, "sinkhorn": _sinkhorn,
+    "LogisticRegression": _logistic, "sinkhorn": _sinkhorn, "implicit_als": _implicit_als,
     "sinkhorn_unbalanced": _unbalanced, "sinkhorn_sample": _sample,
     "sinkhorn_divergence": _divergence,
     "sinkhorn_newton_sparse": _sns, "SinkhornTransport": _transport, "altmin": _altmin,

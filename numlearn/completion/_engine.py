@@ -26,6 +26,12 @@ from numlearn.completion._altmin_kernels import (
     solve_rows_cholesky,
     solve_rows_sketch,
 )
+from numlearn.completion._als_kernels import (
+    solve_rows_ridge,
+    solve_rows_ridge_cg,
+    solve_rows_ridge_cg_serial,
+    solve_rows_ridge_serial,
+)
 from numlearn.completion._observations import row_layout
 from numlearn.linalg._csr_kernels import csr_matvec
 
@@ -84,12 +90,32 @@ def split_layout(layout, n_blocks: int, n_other: int, sketch_seed, sketch_size) 
 
 
 def solve_block(block: Block, other: np.ndarray, current: np.ndarray, solver: str,
-                reg: float, cg_steps: int, sketch_size: int) -> tuple[int, np.ndarray, int]:
+                reg: float, cg_steps: int, sketch_size: int, offset: np.ndarray | None = None,
+                count_scaling: bool = False, n_nonneg: int = 0, serial: bool = False,
+                want_sse: bool = True) -> tuple[int, np.ndarray, int, float]:
     """New factor rows of ``block`` (warm-started from ``current``'s rows); returns
-    ``(start, rows, number of singular regressions)``."""
-    out = np.ascontiguousarray(current[block.start:block.stop])
+    ``(start, rows, number of singular regressions, sum of squared residuals)``.
+
+    With ``offset`` (one value per row of ``other``, subtracted from the observations) the
+    recommender kernels of :mod:`numlearn.completion._als_kernels` run instead: ``reg``
+    scaled by each row's count when ``count_scaling``, the first ``n_nonneg`` coordinates
+    kept nonnegative (``"cholesky"`` only), one thread when ``serial``; with ``want_sse``
+    they also give the block's sum of squared residuals at the new rows (else NaN)."""
+    out = np.array(current[block.start:block.stop], order="C", copy=True)
     singular = 0
-    if solver == "cholesky":
+    sse = math.nan
+    if offset is not None:
+        row_sse = np.empty(out.shape[0] if want_sse else 0)
+        if solver == "cholesky":
+            kernel = solve_rows_ridge_serial if serial else solve_rows_ridge
+            singular = int(kernel(block.indptr, block.indices, block.values, offset, other,
+                                  reg, count_scaling, n_nonneg, out, 500, row_sse))
+        else:
+            kernel = solve_rows_ridge_cg_serial if serial else solve_rows_ridge_cg
+            kernel(block.indptr, block.indices, block.values, offset, other, reg,
+                   count_scaling, out, cg_steps, row_sse)
+        sse = float(np.sum(row_sse)) if want_sse else math.nan
+    elif solver == "cholesky":
         singular = int(solve_rows_cholesky(block.indptr, block.indices, block.values, other,
                                            reg, out))
     elif solver == "cg":
@@ -97,7 +123,7 @@ def solve_block(block: Block, other: np.ndarray, current: np.ndarray, solver: st
     else:
         solve_rows_sketch(block.indptr, block.indices, block.values, other, reg, out,
                           block.sketch_rows, block.sketch_signs, sketch_size, cg_steps)
-    return block.start, out, singular
+    return block.start, out, singular, sse
 
 
 def block_sse(block: Block, own: np.ndarray, other: np.ndarray) -> float:
@@ -129,12 +155,19 @@ def _assemble(parts, n_rows: int, width: int | None) -> np.ndarray:
     return out
 
 
+#: Recommender half-steps with less work than this (multiply-adds) run the one-thread twin
+#: kernels: below it, starting and joining a parallel region costs more than it saves, and
+#: much more on a loaded machine, where a worker thread may wait for a time slice.
+SERIAL_WORK = 2e7
+
+
 class LocalEngine:
     """Both sides as one block each, in this process."""
 
     def __init__(self, obs, *, sketch_seed=None, sketch_size=1):
         m, n = obs.shape
         self.shape = (m, n)
+        self.n_obs = int(obs.values.shape[0])
         rows = row_layout(obs.rows, obs.cols, obs.values, m, obs.row_order)
         cols = row_layout(obs.cols, obs.rows, obs.values, n)
         self.sides = {
@@ -150,11 +183,21 @@ class LocalEngine:
         parts = [block_stats(b) for b in self.sides[side]]
         return tuple(sum(p[i] for p in parts) for i in range(3))
 
-    def half_step(self, side, other, current, solver, reg, cg_steps, sketch_size):
-        parts = [solve_block(b, other, current, solver, reg, cg_steps, sketch_size)
+    def half_step(self, side, other, current, solver, reg, cg_steps, sketch_size,
+                  **options):
+        """``(new factor, singular regressions)``; with the recommender ``options``
+        (``offset``, ...) also the sum of squared residuals at the new factor."""
+        k = other.shape[1]
+        work = self.n_obs * k * (k + 1) / 2
+        if "offset" in options:  # these kernels have one-thread twins
+            options["serial"] = work < SERIAL_WORK
+        parts = [solve_block(b, other, current, solver, reg, cg_steps, sketch_size, **options)
                  for b in self.sides[side]]
-        out = _assemble([(s, r) for s, r, _ in parts], current.shape[0], current.shape[1])
-        return out, sum(p[2] for p in parts)
+        out = _assemble([(p[0], p[1]) for p in parts], current.shape[0], current.shape[1])
+        singular = sum(p[2] for p in parts)
+        if "offset" in options:
+            return out, singular, sum(p[3] for p in parts)
+        return out, singular
 
     def sse(self, U, V) -> float:
         return sum(block_sse(b, U, V) for b in self.sides["rows"])
@@ -215,14 +258,19 @@ class DaskEngine:
         parts = self.client.gather(self.client.map(block_stats, self.sides[side], pure=False))
         return tuple(sum(p[i] for p in parts) for i in range(3))
 
-    def half_step(self, side, other, current, solver, reg, cg_steps, sketch_size):
+    def half_step(self, side, other, current, solver, reg, cg_steps, sketch_size,
+                  **options):
         [other_f, current_f] = self.client.scatter([other, current], broadcast=True, hash=False)
         futures = self.client.map(solve_block, self.sides[side], other=other_f,
                                   current=current_f, solver=solver, reg=reg,
-                                  cg_steps=cg_steps, sketch_size=sketch_size, pure=False)
+                                  cg_steps=cg_steps, sketch_size=sketch_size, pure=False,
+                                  **options)
         parts = self.client.gather(futures)
-        out = _assemble([(s, r) for s, r, _ in parts], current.shape[0], current.shape[1])
-        return out, sum(p[2] for p in parts)
+        out = _assemble([(p[0], p[1]) for p in parts], current.shape[0], current.shape[1])
+        singular = sum(p[2] for p in parts)
+        if "offset" in options:
+            return out, singular, sum(p[3] for p in parts)
+        return out, singular
 
     def sse(self, U, V) -> float:
         [U_f, V_f] = self.client.scatter([U, V], broadcast=True, hash=False)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.sparse.linalg import ArpackError, LinearOperator, svds
@@ -103,6 +103,11 @@ def altmin(
     client: Any = None,
     n_blocks: int | None = None,
     shape: tuple[int, int] | None = None,
+    biases: bool = False,
+    reg_scaling: str = "none",
+    nonnegative: bool = False,
+    validation_fraction: float | None = None,
+    n_iter_no_change: int = 5,
 ) -> SolverResult:
     """Complete a low-rank matrix from observed entries by alternating minimization.
 
@@ -118,7 +123,9 @@ def altmin(
     rank : int
         Target rank ``k``, ``1 ≤ k < min(m, n)``.
     reg : float, default=0.0
-        Ridge penalty ``reg (‖U‖² + ‖V‖²)``; 0 gives the plain AltMin of Jain et al.
+        Ridge penalty ``reg (‖U‖² + ‖V‖²)``; 0 gives the plain AltMin of Jain et al., which
+        recovers exactly low-rank matrices but overfits noisy data such as ratings: there
+        use ``reg > 0``, e.g. ``reg=0.1, reg_scaling="count"`` (Spark ALS's defaults).
     solver : {"cholesky", "cg", "sketch"}, default="cholesky"
         Per-row least squares: exact Cholesky of the k × k normal equations
         (``O(|Ω|k² + (m+n)k³)`` per iteration); ``cg_steps`` warm-started CG steps
@@ -161,13 +168,38 @@ def altmin(
         Row blocks per side for the Dask backend (default: twice the number of workers).
     shape : (int, int), optional
         Matrix shape when ``M_obs`` is a Dask DataFrame.
+    biases : bool, default=False
+        Fit ``M_ij ≈ μ + b_i + c_j + u_iᵀv_j``: ``μ`` the mean of the observed values (kept
+        fixed), ``b`` and ``c`` row and column biases fitted in the same sweeps as the
+        factors (each half-step solves ``[u_i, b_i]`` jointly against ``[v_j, 1]``; the
+        biases get the same penalty as the factors).
+    reg_scaling : {"none", "count"}, default="none"
+        ``"count"``: the penalty of each row's (and column's) regression is ``reg · n_i``,
+        ``n_i`` its number of observations: ALS-WR (Zhou et al. 2008), which is what Spark
+        ALS does with ``regParam``. With ``"count"``, ``reg=0.1`` is Spark's default and a
+        sound start on ratings; with ``"none"`` (the plain AltMin objective above),
+        ``reg=0`` recovers exactly low-rank matrices but overfits noisy ratings: use
+        ``reg > 0`` there.
+    nonnegative : bool, default=False
+        Constrain ``U`` and ``V`` to be nonnegative (biases stay free): each row's
+        regression is solved exactly by projected coordinate descent on its normal
+        equations. Needs ``solver="cholesky"``.
+    validation_fraction : float in (0, 1), optional
+        Hold out this fraction of the observations (drawn with ``random_state``), fit on the
+        rest, and stop when the held-out RMSE has not decreased by more than
+        ``tol × best`` for ``n_iter_no_change`` iterations; the factors of the best
+        iteration are returned (as scikit-learn's iterative estimators do).
+    n_iter_no_change : int, default=5
+        Patience of the early stopping on the validation fraction.
 
     Returns
     -------
     SolverResult
         ``U`` (m × k), ``V`` (n × k) with ``M ≈ U Vᵀ``, ``rmse`` (training RMSE),
         ``n_iter``, ``converged``, ``status``, ``message``, ``empty_rows``,
-        ``empty_cols`` and ``history`` when asked.
+        ``empty_cols`` and ``history`` when asked. With ``biases=True`` also ``mean``
+        (``μ``), ``row_bias`` (m) and ``col_bias`` (n); with ``validation_fraction``,
+        ``validation_history`` (held-out RMSE per iteration) and ``best_iter``.
 
     Raises
     ------
@@ -185,6 +217,13 @@ def altmin(
 
     Notes
     -----
+    **Recommender options.** ``biases``, ``reg_scaling="count"``, ``nonnegative`` and
+    ``validation_fraction`` run on NumPy/SciPy observations (local and Dask backends) with
+    the ``"cholesky"`` or ``"cg"`` solver; a string ``init`` then starts from factor
+    entries of order one (standard Gaussian for ``"random"``, the SVD start times
+    ``√m``): the count-scaled penalty would shrink the small entries of an orthonormal
+    start to zero.
+
     **Other array libraries.** With ``rows``, ``cols``, ``values`` from a non-NumPy array
     library the iteration runs in that library, on its device, and ``U``, ``V`` come back
     there, in ``values``' dtype (float32 or float64; others become float64). The random
@@ -202,7 +241,10 @@ def altmin(
     ----------
     P. Jain, P. Netrapalli, S. Sanghavi, "Low-rank Matrix Completion using Alternating
     Minimization", STOC 2013. Y. Gu, Z. Song, J. Yin, L. Zhang, "Low Rank Matrix Completion
-    via Robust Alternating Minimization in Nearly Linear Time", ICLR 2024.
+    via Robust Alternating Minimization in Nearly Linear Time", ICLR 2024. Y. Zhou,
+    D. Wilkinson, R. Schreiber, R. Pan, "Large-Scale Parallel Collaborative Filtering for the
+    Netflix Prize", AAIM 2008 (ALS-WR). Y. Koren, R. Bell, C. Volinsky, "Matrix Factorization
+    Techniques for Recommender Systems", Computer 42(8), 2009 (biases).
 
     Examples
     --------
@@ -264,6 +306,17 @@ def altmin(
     progress = Progress("altmin", verbose, measure="rmse")
     seed = int(rng.integers(2**62))  # of the sketch hashes; drawn first on every path
     sketch_seed = seed if solver == "sketch" else None
+    options = _recommender_options(biases, reg_scaling, nonnegative, validation_fraction,
+                                   n_iter_no_change, solver, xobs is not None or host is not None)
+    validation = None
+    if options is not None:
+        if options.validation_fraction is not None:
+            if obs is None:
+                raise ValueError("validation_fraction needs NumPy/SciPy observations, not a "
+                                 "Dask DataFrame.")
+            obs, validation = _split_validation(obs, options.validation_fraction, rng)
+        if options.biases:
+            options = options._replace(mean=_observed_mean(obs, M_obs))
 
     if xobs is not None:
         engine = make_engine(xobs, rank)
@@ -283,8 +336,14 @@ def altmin(
                                                   sketch_seed=sketch_seed,
                                                   sketch_size=sketch_size)
     try:
-        result = _altmin_loop(engine, (m, n), rank, reg, solver, max_iter, tol, init, rng, clip,
-                              return_history, cg_steps, sketch_size, callback, progress)
+        if options is None:
+            result = _altmin_loop(engine, (m, n), rank, reg, solver, max_iter, tol, init, rng,
+                                  clip, return_history, cg_steps, sketch_size, callback,
+                                  progress)
+        else:
+            result = _als_loop(engine, (m, n), rank, reg, solver, max_iter, tol, init, rng,
+                               clip, return_history, cg_steps, callback, progress, options,
+                               validation)
     finally:
         engine.close()
     if host is not None:  # back to the inputs' namespace, device and dtype
@@ -333,8 +392,8 @@ def _dask_client(client: Any) -> Any:
     return client
 
 
-def _altmin_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, clip,
-                 return_history, cg_steps, sketch_size, callback, progress) -> SolverResult:
+def _coverage(engine, shape) -> tuple[int, float, int, int]:
+    """``(n_obs, Σ values², empty rows, empty cols)``; warns about empty rows/columns."""
     m, n = shape
     nonempty_rows, n_obs, sum_sq = engine.stats("rows")
     nonempty_cols = engine.stats("cols")[0]
@@ -345,9 +404,14 @@ def _altmin_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, cli
         warnings.warn(
             f"M_obs has {empty_rows} rows and {empty_cols} columns without observations; "
             "their factors stay at the regularized solution (zero).", UserWarning,
-            stacklevel=3,
+            stacklevel=5,
         )
+    return n_obs, sum_sq, empty_rows, empty_cols
 
+
+def _initial_factors(engine, shape, n_obs, rank, init, rng, clip):
+    """``(U, V, from_string)``: the starting factors (``V`` zero for a string ``init``)."""
+    m, n = shape
     if isinstance(init, str):
         init = check_option(init, "init", ("svd", "random"))
         if init == "svd":
@@ -355,14 +419,21 @@ def _altmin_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, cli
         else:
             U = np.ascontiguousarray(np.linalg.qr(rng.standard_normal((m, rank)))[0])
         V = np.zeros((n, rank))
-        U, V = engine.factor(U), engine.factor(V)
-    else:
-        try:
-            U0, V0 = init
-        except (TypeError, ValueError):
-            raise TypeError("init must be 'svd', 'random' or a pair (U0, V0).") from None
-        U = engine.factor(_check_factor(U0, "init U0", (m, rank)))
-        V = engine.factor(_check_factor(V0, "init V0", (n, rank)))
+        return engine.factor(U), engine.factor(V), True
+    try:
+        U0, V0 = init
+    except (TypeError, ValueError):
+        raise TypeError("init must be 'svd', 'random' or a pair (U0, V0).") from None
+    U = engine.factor(_check_factor(U0, "init U0", (m, rank)))
+    V = engine.factor(_check_factor(V0, "init V0", (n, rank)))
+    return U, V, False
+
+
+def _altmin_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, clip,
+                 return_history, cg_steps, sketch_size, callback, progress) -> SolverResult:
+    m, n = shape
+    n_obs, sum_sq, empty_rows, empty_cols = _coverage(engine, shape)
+    U, V, _ = _initial_factors(engine, shape, n_obs, rank, init, rng, clip)
 
     scale = math.sqrt(sum_sq / n_obs)
     history = [] if return_history else None
@@ -399,10 +470,186 @@ def _altmin_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, cli
         warnings.warn(
             f"{singular} row regressions were singular (fewer than rank={rank} observations "
             "and reg=0); those factor rows were set to zero. Use reg > 0.", UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     result = make_result(status=status, n_iter=k, U=U, V=V, rmse=rmse,
                          empty_rows=empty_rows, empty_cols=empty_cols)
+    if history is not None:
+        result.history = np.asarray(history)
+    warn_if_not_converged(result, "altmin", stacklevel=4)
+    return result
+
+
+class _Options(NamedTuple):
+    """The recommender options of :func:`altmin` (``None`` when all are off)."""
+
+    biases: bool
+    count_scaling: bool
+    nonnegative: bool
+    validation_fraction: float | None
+    n_iter_no_change: int
+    mean: float = 0.0
+
+
+def _recommender_options(biases, reg_scaling, nonnegative, validation_fraction,
+                         n_iter_no_change, solver, array_api) -> _Options | None:
+    if not isinstance(biases, (bool, np.bool_)):
+        raise TypeError(f"biases must be True or False, got {biases!r}.")
+    if not isinstance(nonnegative, (bool, np.bool_)):
+        raise TypeError(f"nonnegative must be True or False, got {nonnegative!r}.")
+    reg_scaling = check_option(reg_scaling, "reg_scaling", ("none", "count"))
+    if validation_fraction is not None:
+        validation_fraction = check_scalar(validation_fraction, "validation_fraction",
+                                           low=0.0, high=1.0, include_low=False,
+                                           include_high=False)
+    n_iter_no_change = check_scalar(n_iter_no_change, "n_iter_no_change", kind=int, low=1)
+    if not (biases or nonnegative or reg_scaling == "count" or validation_fraction is not None):
+        return None
+    if array_api:
+        raise ValueError("biases, reg_scaling='count', nonnegative and validation_fraction "
+                         "need NumPy/SciPy observations (local or Dask backend); got arrays "
+                         "of another array library.")
+    if solver == "sketch":
+        raise ValueError("solver='sketch' does not support biases, reg_scaling='count', "
+                         "nonnegative or validation_fraction: use 'cholesky' or 'cg'.")
+    if nonnegative and solver != "cholesky":
+        raise ValueError(f"nonnegative=True needs solver='cholesky', got solver={solver!r}.")
+    return _Options(bool(biases), reg_scaling == "count", bool(nonnegative),
+                    validation_fraction, n_iter_no_change)
+
+
+def _split_validation(obs, fraction, rng):
+    """Observations for fitting and the held-out ``(rows, cols, values)``."""
+    held = rng.random(obs.values.shape[0]) < fraction
+    if held.all() or not held.any():
+        raise ValueError(f"validation_fraction={fraction} leaves no observation on one side "
+                         f"of the split of {held.shape[0]} observations.")
+    keep = ~held
+    train = check_observations((obs.rows[keep], obs.cols[keep], obs.values[keep], obs.shape))
+    return train, (obs.rows[held], obs.cols[held], obs.values[held])
+
+
+def _observed_mean(obs, M_obs) -> float:
+    if obs is not None:
+        return float(np.mean(obs.values))
+    import dask
+
+    return float(dask.compute(M_obs["value"].mean())[0])
+
+
+def _with_column(F: np.ndarray, col: np.ndarray | float) -> np.ndarray:
+    out = np.empty((F.shape[0], F.shape[1] + 1))
+    out[:, :-1] = F
+    out[:, -1] = col
+    return out
+
+
+def _als_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, clip,
+              return_history, cg_steps, callback, progress, options, validation
+              ) -> SolverResult:
+    """AltMin with biases, ALS-WR penalties, nonnegativity and early stopping (NumPy)."""
+    m, n = shape
+    n_obs, sum_sq, empty_rows, empty_cols = _coverage(engine, shape)
+    if isinstance(init, str) and check_option(init, "init", ("svd", "random")) == "random":
+        # Gaussian entries of order one (no QR: the scale matters here, not orthonormality)
+        U, V = rng.standard_normal((m, rank)), np.zeros((n, rank))
+    else:
+        U, V, from_string = _initial_factors(engine, shape, n_obs, rank, init, rng, clip)
+        if from_string:  # entries of order one: see Notes
+            U = U * math.sqrt(m)
+    if options.nonnegative:
+        U, V = np.abs(U), np.abs(V)
+    mu = options.mean
+    bu, bi = np.zeros(m), np.zeros(n)
+    n_nonneg = rank if options.nonnegative else 0
+    kw = dict(count_scaling=options.count_scaling, n_nonneg=n_nonneg)
+
+    def half(side, own, own_bias, other, other_bias):
+        """New ``(factor, bias)`` of one side, singular rows, sum of squared residuals
+        (computed for the rows half-step only, which ends an iteration)."""
+        want = side == "rows"
+        if options.biases:
+            out, s, sse = engine.half_step(side, _with_column(other, 1.0),
+                                           _with_column(own, own_bias), solver, reg,
+                                           cg_steps, 1, offset=mu + other_bias, want_sse=want,
+                                           **kw)
+            return (np.ascontiguousarray(out[:, :rank]), np.ascontiguousarray(out[:, rank]),
+                    s, sse)
+        out, s, sse = engine.half_step(side, other, own, solver, reg, cg_steps, 1,
+                                       offset=np.zeros(other.shape[0]), want_sse=want, **kw)
+        return out, own_bias, s, sse
+
+    def train_rmse():
+        if not options.biases:
+            return math.sqrt(engine.sse(U, V) / n_obs)
+        Ua = np.column_stack([U, bu, np.ones(m), np.ones(m)])
+        Va = np.column_stack([V, np.ones(n), bi, np.full(n, mu)])
+        return math.sqrt(engine.sse(Ua, Va) / n_obs)
+
+    def validation_rmse():
+        r, c, v = validation
+        pred = predict_entries(U, V, r, c, row_bias=bu if options.biases else None,
+                               col_bias=bi if options.biases else None, mean=mu)
+        return math.sqrt(float(np.mean((pred - v) ** 2)))
+
+    scale = math.sqrt(sum_sq / n_obs)
+    history = [] if return_history else None
+    val_history = [] if validation is not None else None
+    best = (math.inf, 0, U, V, bu, bi)
+    stale = 0
+    status = Status.MAX_ITER
+    singular = 0
+    rmse_prev = math.inf
+    rmse = train_rmse() if max_iter == 0 else math.inf
+    k = 0
+    while k < max_iter:
+        V, bi, s_cols, _ = half("cols", V, bi, U, bu)
+        U, bu, s_rows, sse = half("rows", U, bu, V, bi)
+        singular += s_cols + s_rows
+        k += 1
+        rmse = math.sqrt(sse / n_obs)
+        if history is not None:
+            history.append(rmse)
+        progress.update(k, rmse)
+        if not math.isfinite(rmse):
+            status = Status.DIVERGED
+            break
+        if val_history is not None:
+            val = validation_rmse()
+            val_history.append(val)
+            if val < best[0] * (1.0 - tol):
+                best, stale = (val, k, U, V, bu, bi), 0
+            else:
+                stale += 1
+                if stale >= options.n_iter_no_change:
+                    status = Status.SUCCESS
+                    break
+        if rmse <= tol * scale or (math.isfinite(rmse_prev)
+                                   and rmse_prev - rmse <= tol * rmse_prev):
+            status = Status.SUCCESS
+            break
+        rmse_prev = rmse
+        if callback is not None:
+            try:
+                callback(U, V)
+            except StopIteration:
+                status = Status.CALLBACK_STOP
+                break
+    progress.update(k, rmse, final=True)
+    if singular:
+        warnings.warn(f"{singular} row regressions were singular (reg=0 with fewer than "
+                      f"rank={rank} observations); those factor rows were set to zero. Use "
+                      "reg > 0.", UserWarning, stacklevel=4)
+    extra = {}
+    if val_history is not None:
+        if best[1] > 0 and best[1] != k:  # back to the best iterate
+            _, _, U, V, bu, bi = best
+            rmse = train_rmse()
+        extra = dict(validation_history=np.asarray(val_history), best_iter=best[1])
+    if options.biases:
+        extra.update(mean=mu, row_bias=bu, col_bias=bi)
+    result = make_result(status=status, n_iter=k, U=U, V=V, rmse=rmse,
+                         empty_rows=empty_rows, empty_cols=empty_cols, **extra)
     if history is not None:
         result.history = np.asarray(history)
     warn_if_not_converged(result, "altmin", stacklevel=4)
@@ -417,11 +664,14 @@ def _entry_indices(idx: Any, name: str) -> np.ndarray:
 
 
 @suggest_keywords
-def predict_entries(U: Any, V: Any, rows: Any, cols: Any) -> Any:
+def predict_entries(U: Any, V: Any, rows: Any, cols: Any, *, row_bias: Any = None,
+                    col_bias: Any = None, mean: float = 0.0) -> Any:
     """``(U Vᵀ)[rows, cols]`` without forming ``U Vᵀ``.
 
     Factors of another array library (CuPy, ...) give the entries in that library, on their
-    device (``rows`` and ``cols`` are then taken onto it).
+    device (``rows`` and ``cols`` are then taken onto it). ``row_bias``, ``col_bias`` and
+    ``mean`` (the fields of an :func:`altmin` result fitted with ``biases=True``; NumPy
+    factors) add ``mean + row_bias[rows] + col_bias[cols]``.
 
     Examples
     --------
@@ -446,5 +696,10 @@ def predict_entries(U: Any, V: Any, rows: Any, cols: Any) -> Any:
     if rows.size and (rows.min() < 0 or rows.max() >= U.shape[0] or cols.min() < 0
                       or cols.max() >= V.shape[0]):
         raise ValueError(f"an index lies outside the {U.shape[0]} x {V.shape[0]} matrix.")
-    return np.einsum("ij,ij->i", U[rows.ravel()], V[cols.ravel()]).reshape(rows.shape)
+    out = np.einsum("ij,ij->i", U[rows.ravel()], V[cols.ravel()]).reshape(rows.shape)
+    if row_bias is not None:
+        out = out + np.asarray(row_bias, dtype=np.float64)[rows]
+    if col_bias is not None:
+        out = out + np.asarray(col_bias, dtype=np.float64)[cols]
+    return out + float(mean) if mean else out
 
