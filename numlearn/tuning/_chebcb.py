@@ -16,6 +16,18 @@ __all__ = ["ChebCB"]
 _PRIOR_RIDGE = 1e-3
 
 
+def inverse_gap_probabilities(y: np.ndarray, gamma: float) -> np.ndarray:
+    """SquareCB's inverse-gap weighting (Foster and Rakhlin): ``p_i = 1/(K + γ(ŷ_i − ŷ*))``
+    for every arm but the predicted best, which gets the remaining mass."""
+    K = y.shape[0]
+    best = int(np.argmin(y))
+    p = 1.0 / (K + gamma * (y - y[best]))
+    p[best] = 0.0
+    p[best] = max(1.0 - p.sum(), 0.0)
+    p /= p.sum()
+    return p
+
+
 class ChebCB:
     """Contextual bandit over a scalar context: per-arm Chebyshev regression + SquareCB.
 
@@ -180,12 +192,7 @@ class ChebCB:
         phi = self._features(context)
         K = self.n_arms
         y = self._predict_log(phi)
-        best = int(np.argmin(y))
-        gamma = self.exploration * (self.n_rounds_ + 1)
-        p = 1.0 / (K + gamma * (y - y[best]))
-        p[best] = 0.0
-        p[best] = max(1.0 - p.sum(), 0.0)
-        p /= p.sum()
+        p = inverse_gap_probabilities(y, self.exploration * (self.n_rounds_ + 1))
         self.probabilities_ = p
         arm = int(self._rng.choice(K, p=p))
         self._pending = (arm, phi)

@@ -11,6 +11,7 @@ import numpy as np
 from numpy.polynomial import chebyshev
 
 from numlearn._validation import check_array, check_random_state, check_scalar
+from numlearn.tuning._chebcb import inverse_gap_probabilities
 
 __all__ = ["KernelCB"]
 
@@ -241,12 +242,7 @@ class KernelCB:
         z = self._normalize(context)
         K = self.n_arms
         y = self._predict_log(z)
-        best = int(np.argmin(y))
-        gamma = self.exploration * (self.n_rounds_ + 1)
-        p = 1.0 / (K + gamma * (y - y[best]))
-        p[best] = 0.0
-        p[best] = max(1.0 - p.sum(), 0.0)
-        p /= p.sum()
+        p = inverse_gap_probabilities(y, self.exploration * (self.n_rounds_ + 1))
         self.probabilities_ = p
         arm = int(self._rng.choice(K, p=p))
         self._pending = (arm, z)
