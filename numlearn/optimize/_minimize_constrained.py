@@ -163,8 +163,9 @@ def minimize_constrained(
         quasi-Newton matrix when ``hess`` is a strategy).
     bounds : Bounds or sequence of (min, max), optional
         Bounds on the variables (None entries or ``±inf`` for no bound).
-    sketch : {"auto", "gaussian", "kaczmarz", "uniform", "countsketch", "sparse_sign", \
-"direct"}
+    sketch : str, default="auto"
+        One of ``"auto"``, ``"gaussian"``, ``"kaczmarz"``, ``"uniform"``,
+        ``"countsketch"``, ``"sparse_sign"``, ``"direct"``.
         Inner solver of the KKT systems (see :func:`~numlearn.optimize.minimize_eq`).
         ``"auto"`` (default) resolves to ``"direct"`` when the KKT system of the
         reformulation is sparse (a constraint Jacobian is a SciPy sparse matrix: sparse
@@ -198,7 +199,7 @@ def minimize_constrained(
         Unknown keys raise a ``TypeError`` with the closest valid names.
     verbose : int, optional
         0 (default) silent; 1 a progress line every few seconds; 2 every iteration.
-    **more_options
+    \*\*more_options
         The same constants as keywords (how ``scipy.optimize.minimize`` passes
         ``options`` to a custom method); ``disp=True`` means ``verbose=2``.
 

@@ -960,9 +960,9 @@ def sinkhorn(
     >>> bool(np.allclose(res.plan.sum(axis=1), 0.2))
     True
 
-At small ``reg`` the kernel underflows and ``auto`` runs SNS (epsilon scaling through
-larger ``reg``, whose first stages still scale safely, Newton steps and log-domain
-Sinkhorn sweeps):
+    At small ``reg`` the kernel underflows and ``auto`` runs SNS (epsilon scaling through
+    larger ``reg``, whose first stages still scale safely, Newton steps and log-domain
+    Sinkhorn sweeps):
 
     >>> sinkhorn(None, None, M, reg=1e-4).phases
     ('scaling', 'newton', 'log')
