@@ -607,6 +607,82 @@ def t_tsallis_weights(data):
                 "refuse" if bad else "answer", check)
 
 
+def t_sinkhorn_unbalanced(data):
+    """KL-relaxed marginals: different masses are valid; a plan that says converged must
+    be POT's (``ot.unbalanced.sinkhorn_unbalanced``) on well-scaled problems."""
+    import ot as pot
+
+    from numlearn.ot import sinkhorn_unbalanced
+
+    P = _ot_problem(data)
+    reg_m = data.draw(st.sampled_from([0.1, 1.0, 10.0] * 3 + [0.0, -1.0, np.nan]),
+                      label="reg_m")
+    mass_only = P["desc"].count("weights=mass") == 1
+    bad = (P["bad"] and not (mass_only and P["reg"] > 0 and np.isfinite(P["reg"])
+                             and P["form"] not in ("nan", "inf", "complex", "object"))
+           or not reg_m > 0)
+
+    def check(res):
+        plan = np.asarray(res.plan, dtype=np.float64)
+        if plan.shape != P["Mv"].shape or not np.all(np.isfinite(plan)) or plan.min() < 0:
+            return "plan is not a finite non-negative array of M's shape"
+        if 0.05 <= P["reg"] <= 1.0 and not low_precision(P["form"]):
+            # POT divides 0/0 on a zero weight: its reference is taken on the support
+            # (a zero-weight row or column carries no mass under the KL penalty)
+            rows, cols = P["a"] > 0, P["b"] > 0
+            ref = np.zeros_like(P["Mv"])
+            ref[np.ix_(rows, cols)] = pot.unbalanced.sinkhorn_unbalanced(
+                P["a"][rows], P["b"][cols], P["Mv"][np.ix_(rows, cols)], P["reg"], reg_m,
+                stopThr=1e-14, numItermax=200000)
+            if not np.allclose(plan, ref, atol=1e-6):
+                return "plan differs from POT's sinkhorn_unbalanced"
+        return None
+    return Case(P["desc"] + f" reg_m={reg_m}",
+                lambda: sinkhorn_unbalanced(P["a"], P["b"], P["M"], P["reg"], reg_m=reg_m,
+                                            max_iter=20000),
+                [P["M"], P["a"], P["b"]], "refuse" if bad else "answer",
+                lambda res: check(res) if res.converged else None)
+
+
+def t_sinkhorn_sample(data):
+    """Point clouds without a cost matrix: the plan must be ``sinkhorn``'s on the
+    materialized squared-Euclidean cost."""
+    from numlearn.ot import sinkhorn
+
+    from numlearn.ot import sinkhorn_sample
+
+    rng = _rng(data)
+    n, m, d = (data.draw(st.integers(1, 5)) for _ in range(3))
+    Xs, Xt = rng.standard_normal((n, d)), rng.standard_normal((m, d))
+    form = data.draw(st.sampled_from(["dense", "dense_F", "dense_f32", "dense_readonly",
+                                      "dense_strided", "list", "nan", "inf", "complex",
+                                      "object", "dim", "empty"]), label="X_s form")
+    if form in ("nan", "inf", "complex", "object"):
+        Xg = make_matrix(Xs, "dense", form, rng)
+    elif form == "dim":
+        Xg = rng.standard_normal((n, d + 1))
+    elif form == "empty":
+        Xg = np.zeros((0, d))
+    else:
+        Xg = make_matrix(Xs, form, "none", rng)
+    reg = data.draw(st.sampled_from([0.5, 1.0, 2.0] * 3 + [0.0, -1.0, np.nan]), label="reg")
+    bad = form in ("nan", "inf", "complex", "object", "dim", "empty") or not reg > 0
+
+    def check(res):
+        Xe = effective(Xs, form) if form.startswith("dense") else Xs
+        M = ((Xe[:, None, :] - Xt[None, :, :]) ** 2).sum(-1)
+        ref = sinkhorn(None, None, M, reg, method="sinkhorn_log", tol=1e-12)
+        plan = np.asarray(res.plan.toarray() if hasattr(res.plan, "toarray") else res.plan)
+        tol = 1e-4 if low_precision(form) else 1e-7
+        if plan.shape != (n, m) or not np.allclose(plan, ref.plan, atol=tol):
+            return "plan differs from sinkhorn on the materialized cost"
+        return None
+    return Case(f"{n}x{m} d={d} X_s={form} reg={reg}",
+                lambda: sinkhorn_sample(Xg, Xt, reg, max_iter=5000), [Xg, Xt],
+                "refuse" if bad else "answer",
+                lambda res: check(res) if res.converged else None)
+
+
 TARGETS = {
     "cg": t_cg,
     "sor": t_sor,
@@ -627,6 +703,9 @@ TARGETS = {
     "sinkhorn[sinkhorn_log]": _sinkhorn_target("sinkhorn_log"),
     "sinkhorn[sinkhorn]": _sinkhorn_target("sinkhorn"),
     "sinkhorn[sns]": _sinkhorn_target("sns"),
+    "sinkhorn[auto]": _sinkhorn_target("auto"),
+    "sinkhorn_unbalanced": t_sinkhorn_unbalanced,
+    "sinkhorn_sample": t_sinkhorn_sample,
     "sinkhorn_newton_sparse": t_sinkhorn_newton_sparse,
     "SinkhornTransport.fit": t_sinkhorn_transport,
     "lasso_path": _path_target("lasso_path"),
