@@ -350,7 +350,7 @@ def t_logistic_regression(data):
 # --------------------------------------------------------------------------------------
 # completion
 # --------------------------------------------------------------------------------------
-def _observed(data, allow_duplicates):
+def _observed(data, allow_duplicates, nonnegative=False):
     rng = _rng(data)
     m, n = data.draw(st.integers(3, 7), label="m"), data.draw(st.integers(3, 7), label="n")
     L = np.outer(rng.standard_normal(m), rng.standard_normal(n))
@@ -359,6 +359,8 @@ def _observed(data, allow_duplicates):
     mask[np.arange(n) % m, np.arange(n)] = True
     D = np.where(mask, np.round(L, 3) + 0.0, 0.0)
     D[mask & (D == 0)] = 0.5
+    if nonnegative:  # interaction strengths
+        D = np.abs(D)
     form, corruption = data.draw(matrix_form(dense=False), label="M form")
     corruption = normalize_corruption(form, corruption)
     if corruption == "explicit_zero":  # an explicit zero is an observation: changes M
@@ -384,6 +386,28 @@ def t_altmin(data):
             return "U Vᵀ differs from that of the canonical CSR observations"
         return None
     return Case(P["desc"] + f" {params}", lambda: altmin(P["A"], **kw), [P["A"]],
+                _expect(P, params), check)
+
+
+def t_implicit_als(data):
+    """Implicit feedback: duplicates are an error for the function (the estimator sums
+    them); the factors must be those of the canonical CSR interactions."""
+    from numlearn.completion import implicit_als
+
+    P = _observed(data, allow_duplicates=False, nonnegative=True)
+    params = _bad_param(data, {"rank": [0, 50], "reg": [-1.0], "alpha": [-1.0],
+                               "max_iter": [-1], "cg_steps": [0]})
+    kw = {"rank": 1, "reg": 0.1, "alpha": 2.0, "max_iter": 5, "solver": "cholesky",
+          "random_state": 0, **params}
+    ref = None if P["bad"] or params else implicit_als(
+        sp.csr_matrix(P["D"]), 1, reg=0.1, alpha=2.0, max_iter=5, solver="cholesky",
+        random_state=0)
+
+    def check(res):
+        if not np.allclose(res.U @ res.V.T, ref.U @ ref.V.T, rtol=1e-8, atol=1e-10):
+            return "U Vᵀ differs from that of the canonical CSR interactions"
+        return None
+    return Case(P["desc"] + f" {params}", lambda: implicit_als(P["A"], **kw), [P["A"]],
                 _expect(P, params), check)
 
 
@@ -699,6 +723,7 @@ TARGETS = {
     "LogisticRegression.fit": t_logistic_regression,
     "altmin": t_altmin,
     "AltMinCompletion.fit_transform": t_altmin_completion,
+    "implicit_als": t_implicit_als,
     "predict_entries": t_predict_entries,
     "sinkhorn[sinkhorn_log]": _sinkhorn_target("sinkhorn_log"),
     "sinkhorn[sinkhorn]": _sinkhorn_target("sinkhorn"),
