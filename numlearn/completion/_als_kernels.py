@@ -24,7 +24,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from numlearn.completion._altmin_kernels import _cholesky_solve_inplace
+from numlearn.completion._altmin_kernels import _cg_step, _cholesky_solve_inplace
 
 __all__ = ["solve_rows_ridge", "solve_rows_ridge_serial", "solve_rows_ridge_cg",
            "solve_rows_ridge_cg_serial"]
@@ -159,21 +159,9 @@ def _cg_row(indptr, indices, values, offset, D, reg, count_scaling, out, n_steps
                 t += D[j, a] * p[a]
             for a in range(k):
                 q[a] += t * D[j, a]
-        pq = 0.0
-        for a in range(k):
-            pq += p[a] * q[a]
-        if not pq > 0.0:
+        rr = _cg_step(x, r, p, q, rr)
+        if rr < 0.0:  # pᵀq ≤ 0: breakdown
             break
-        alpha = rr / pq
-        rr_new = 0.0
-        for a in range(k):
-            x[a] += alpha * p[a]
-            r[a] -= alpha * q[a]
-            rr_new += r[a] * r[a]
-        beta = rr_new / rr
-        rr = rr_new
-        for a in range(k):
-            p[a] = r[a] + beta * p[a]
     for a in range(k):
         out[i, a] = x[a]
 

@@ -34,6 +34,29 @@ __all__ = [
 
 
 @numba.njit(cache=True, inline="always")
+def _cg_step(x, r, p, q, rr):
+    """One conjugate-gradient update of a ``k``-vector solve after ``q = A p``:
+    ``x += α p``, ``r -= α q``, ``p = r + β p``. Returns the new ``rᵀr``, or ``-1.0`` on
+    breakdown (``pᵀq ≤ 0``: stop). Inlined into its callers (their ``fastmath`` applies)."""
+    k = r.shape[0]
+    pq = 0.0
+    for a in range(k):
+        pq += p[a] * q[a]
+    if not pq > 0.0:
+        return -1.0
+    alpha = rr / pq
+    rr_new = 0.0
+    for a in range(k):
+        x[a] += alpha * p[a]
+        r[a] -= alpha * q[a]
+        rr_new += r[a] * r[a]
+    beta = rr_new / rr
+    for a in range(k):
+        p[a] = r[a] + beta * p[a]
+    return rr_new
+
+
+@numba.njit(cache=True, inline="always")
 def _cholesky_solve_inplace(G, r, k):
     """Solve ``G x = r`` for SPD ``G`` (k × k) by Cholesky, overwriting G and r; False if
     ``G`` is not numerically positive definite."""
@@ -165,21 +188,9 @@ def solve_rows_cg(indptr, indices, values, V, reg, out, n_steps):
             if rr == 0.0:
                 break
             _normal_matvec(indptr, indices, V, reg, i, p, q)
-            pq = 0.0
-            for a in range(k):
-                pq += p[a] * q[a]
-            if not pq > 0.0:
+            rr = _cg_step(x, r, p, q, rr)
+            if rr < 0.0:  # pᵀq ≤ 0: breakdown
                 break
-            alpha = rr / pq
-            rr_new = 0.0
-            for a in range(k):
-                x[a] += alpha * p[a]
-                r[a] -= alpha * q[a]
-                rr_new += r[a] * r[a]
-            beta = rr_new / rr
-            rr = rr_new
-            for a in range(k):
-                p[a] = r[a] + beta * p[a]
         for a in range(k):
             out[i, a] = x[a]
 

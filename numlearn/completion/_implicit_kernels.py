@@ -17,7 +17,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from numlearn.completion._altmin_kernels import _cholesky_solve_inplace
+from numlearn.completion._altmin_kernels import _cg_step, _cholesky_solve_inplace
 
 __all__ = [
     "implicit_rows_cholesky",
@@ -93,21 +93,9 @@ def _cg_row(indptr, indices, conf, Y, G, out, n_steps, u):
             w = (conf[jj] - 1.0) * s
             for a in range(k):
                 q[a] += w * Y[i, a]
-        pq = 0.0
-        for a in range(k):
-            pq += p[a] * q[a]
-        if not pq > 0.0:
+        rr = _cg_step(x, r, p, q, rr)
+        if rr < 0.0:  # pᵀq ≤ 0: breakdown
             break
-        alpha = rr / pq
-        rr_new = 0.0
-        for a in range(k):
-            x[a] += alpha * p[a]
-            r[a] -= alpha * q[a]
-            rr_new += r[a] * r[a]
-        beta = rr_new / rr
-        rr = rr_new
-        for a in range(k):
-            p[a] = r[a] + beta * p[a]
     for a in range(k):
         out[u, a] = x[a]
 
