@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from numlearn._backend import device_of, non_numpy_namespace
 from numlearn._validation import check_array, check_random_state, check_scalar
 from numlearn.dynamics import _namespace as nsp
 
@@ -113,13 +114,19 @@ class Model:
     # ---- namespace ------------------------------------------------------------------
     def _set_namespace(self, *arrays):
         """Take the namespace (and device) of the data ``arrays``; ``np`` for NumPy."""
-        self._xp, self._device = nsp.namespace_of(*arrays)
+        xp = non_numpy_namespace(*arrays)  # TypeError when libraries are mixed
+        if xp is None:
+            self._xp, self._device = np, None
+        else:
+            first = next(a for a in arrays if hasattr(a, "__array_namespace__")
+                         and not isinstance(a, np.ndarray))
+            self._xp, self._device = xp, device_of(first)
         return self._xp, self._device
 
     def _float(self, a):
         """``a`` as a float64 array of the model's namespace and device."""
         if self._xp is not np:
-            nsp.namespace_of(a, self._zeros(0))  # TypeError when libraries are mixed
+            non_numpy_namespace(a, self._zeros(0))  # TypeError when libraries are mixed
         return nsp.as_float(a, self._xp, self._device)
 
     def _zeros(self, shape):

@@ -1,8 +1,9 @@
 """Array-namespace helpers of the dynamics models (NumPy, CuPy, array_api_strict, ...).
 
 A model keeps the namespace of its data: ``np`` itself for NumPy data (so the NumPy path
-runs the very NumPy calls it always did), array-api-compat's namespace otherwise. The
-helpers below are the few operations whose spelling differs between NumPy and the
+runs the very NumPy calls it always did), array-api-compat's namespace otherwise, as
+:func:`numlearn._backend.non_numpy_namespace` decides (``non_numpy_namespace(a) or np``;
+mixing libraries raises ``TypeError``). The helpers below are the few operations whose spelling differs between NumPy and the
 array API standard.
 """
 
@@ -13,22 +14,10 @@ from typing import Any
 import numpy as np
 from scipy.special import expit as _np_expit
 
-from numlearn._backend import device_of, non_numpy_namespace, to_numpy
+from numlearn._backend import to_numpy
 
-__all__ = ["namespace_of", "is_np", "as_float", "take", "concat", "flat", "copy", "norm",
+__all__ = ["is_np", "as_float", "take", "concat", "flat", "copy", "norm",
            "expit", "softplus_neg", "all_finite", "host", "reshape"]
-
-
-def namespace_of(*arrays: Any):
-    """``(xp, device)`` of ``arrays``: ``(np, None)`` for NumPy data, lists and scalars
-    (:func:`numlearn._backend.non_numpy_namespace` decides; mixing libraries raises
-    ``TypeError``)."""
-    xp = non_numpy_namespace(*arrays)
-    if xp is None:
-        return np, None
-    first = next(a for a in arrays if hasattr(a, "__array_namespace__")
-                 and not isinstance(a, np.ndarray))
-    return xp, device_of(first)
 
 
 def is_np(xp) -> bool:

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from numlearn._backend import non_numpy_namespace
 from numlearn._validation import check_scalar
 from numlearn.dynamics import _namespace as nsp
 from numlearn.dynamics._schedules import check_learning_rate
@@ -139,7 +140,7 @@ class NormalizedGD(Optimizer):
         self.lr = check_learning_rate(lr)
 
     def step(self, model, w, rng):
-        xp, _ = nsp.namespace_of(w)
+        xp = non_numpy_namespace(w) or np
         g = model.grad(w)
         if callable(getattr(model, "normalizer", None)):
             scale = model.normalizer(w)
@@ -218,7 +219,7 @@ class SafeStepGD(Optimizer):
     def step(self, model, w, rng):
         from numlearn.dynamics._tools import softmax_radius
 
-        xp, _ = nsp.namespace_of(w)
+        xp = non_numpy_namespace(w) or np
         g = model.grad(w)
         gnorm = nsp.norm(xp, g)
         lr = self._rate()
@@ -287,7 +288,7 @@ class PerpGrad(Optimizer):
         return lr * (gn / pn) * perp
 
     def step(self, model, w, rng):
-        xp, _ = nsp.namespace_of(w)
+        xp = non_numpy_namespace(w) or np
         g = model.grad(w)
         lr = self._rate()
         blocks = param_blocks(model) if self.per_tensor else ((0, int(w.shape[0])),)
@@ -440,7 +441,7 @@ class Adam(_OptionalBatches):
         self._m = self._s = None
 
     def step(self, model, w, rng):
-        xp, _ = nsp.namespace_of(w)
+        xp = non_numpy_namespace(w) or np
         g = self._gradient(model, w, rng)
         if self.orthogonal:
             g = nsp.concat(xp, [PerpGrad._step(xp, g[a:b], w[a:b], 1.0)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from numlearn._backend import non_numpy_namespace
 from numlearn._result import SolverResult, Status, make_result
 from numlearn._validation import (
     check_array,
@@ -478,7 +479,7 @@ def stablemax(x: Any, axis: int = -1) -> np.ndarray:
     array([0.28571429, 0.57142857, 0.14285714])
     """
     x = check_array(x, "x")
-    xp, _ = nsp.namespace_of(x)
+    xp = non_numpy_namespace(x) or np
     if xp is np:
         s = np.where(x >= 0, x + 1.0, 1.0 / (1.0 - np.minimum(x, 0.0)))
         return s / np.sum(s, axis=axis, keepdims=True)
@@ -518,7 +519,7 @@ def softmax_collapse_fraction(logits: Any, axis: int = -1) -> float:
     z = check_array(logits, "logits")
     if z.ndim < 1 or z.shape[axis] < 2:
         raise ValueError("logits must have at least two classes along axis.")
-    xp, _ = nsp.namespace_of(z)
+    xp = non_numpy_namespace(z) or np
     if xp is np:
         e = np.exp(z - np.max(z, axis=axis, keepdims=True))
         total = np.sum(e, axis=axis, dtype=z.dtype)
