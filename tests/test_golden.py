@@ -95,9 +95,56 @@ def _tuner_cases():
     return out
 
 
+def _sor_cases():
+    """sor's sweep-by-sweep loop (callback / history / verbose; linalg/_sor_loop.py) and
+    its one-call path, on a non-symmetric matrix: converged, stopped by the callback,
+    out of iterations, diverged, SSOR, checked every 3 sweeps."""
+    import scipy.sparse as sp
+
+    from numlearn.datasets import poisson_2d
+    from numlearn.linalg import sor
+
+    A = poisson_2d(9) + sp.diags(np.linspace(0.0, 0.5, 80), 1, shape=(81, 81))
+    A = A.tocsr()
+    b = np.cos(np.arange(81.0))
+    x0 = np.linspace(-1.0, 1.0, 81)
+    seen = []
+
+    def stop_at_7(xk):
+        seen.append(float(xk[3]))
+        if len(seen) == 7:
+            raise StopIteration
+
+    def quiet(**kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return sor(**kwargs)
+
+    calls = {
+        "history": dict(A=A, b=b, omega=1.4, return_history=True),
+        "callback": dict(A=A, b=b, omega=1.2, x0=x0, callback=stop_at_7, return_history=True),
+        "maxiter": dict(A=A, b=b, omega=1.7, maxiter=15, return_history=True,
+                        check_every=4),
+        "ssor": dict(A=A, b=b, omega=1.3, x0=x0, symmetric=True, check_every=3,
+                     return_history=True),
+        "diverged": dict(A=sp.csr_matrix(np.array([[1.0, 3.0], [3.0, 1.0]])),
+                         b=np.array([1.0, 2.0]), omega=1.0, return_history=True),
+        "one_call": dict(A=A, b=b, omega=1.5, x0=x0, check_every=2),
+    }
+    out = {}
+    for name, kwargs in calls.items():
+        res = quiet(**kwargs)
+        out[name] = {"n_iter": np.asarray(res.n_iter), "status": np.asarray(int(res.status)),
+                     "x": np.asarray(res.x), "residual_norm": np.asarray(res.residual_norm),
+                     "history": np.asarray(res.get("history", np.zeros(0)))}
+    out["callback"]["seen"] = np.asarray(seen)
+    return out
+
+
 def _records() -> dict[str, dict]:
     records = {f"train_{k}": _train_record(v) for k, v in _train_cases().items()}
     records.update({f"tuner_{k}": v for k, v in _tuner_cases().items()})
+    records.update({f"sor_{k}": v for k, v in _sor_cases().items()})
     return records
 
 
@@ -137,6 +184,29 @@ def test_train_golden_cases_mean_something(train_records):
 @pytest.mark.parametrize("learner", ["tsallis-inf", "chebcb"])
 def test_tuner_golden(learner):
     _compare(f"tuner_{learner}", _tuner_cases()[learner])
+
+
+@pytest.fixture(scope="module")
+def sor_records():
+    return _sor_cases()
+
+
+@pytest.mark.parametrize("case", ["history", "callback", "maxiter", "ssor", "diverged",
+                                  "one_call"])
+def test_sor_golden(case, sor_records):
+    _compare(f"sor_{case}", sor_records[case])
+
+
+def test_sor_golden_cases_mean_something(sor_records):
+    from numlearn._result import Status
+
+    expected = {"history": Status.SUCCESS, "callback": Status.CALLBACK_STOP,
+                "maxiter": Status.MAX_ITER, "ssor": Status.SUCCESS,
+                "diverged": Status.DIVERGED, "one_call": Status.SUCCESS}
+    for case, status in expected.items():
+        assert sor_records[case]["status"] == int(status), case
+    assert sor_records["callback"]["n_iter"] == 7
+    assert np.isnan(sor_records["maxiter"]["history"][1:4]).all()
 
 
 if __name__ == "__main__":
