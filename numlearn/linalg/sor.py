@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from numlearn._backend import non_numpy_namespace
-from numlearn._progress import Progress
+from numlearn._monitor import Monitor
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
     suggest_keywords,
@@ -46,7 +46,6 @@ from numlearn.linalg._sor_loop import (
     DIVERGENCE_FACTOR,
     reject_operator,
     sor_iterations,
-    sor_result,
 )
 from numlearn.linalg.cg import cg
 from numlearn.linalg.lanczos import lanczos_eigsh
@@ -397,11 +396,11 @@ def sor(
     split = _Split(A, omega)
     rnorm0 = float(np.linalg.norm(b - A @ x)) if x0 is not None else float(np.linalg.norm(b))
     ops = _NumbaOps(split, A, b)
-    x, k, status, rnorm, history = sor_iterations(
+    monitor = Monitor(name, verbose=verbose, callback=callback, return_history=return_history)
+    x, k, status, rnorm = sor_iterations(
         ops, x, ops.c, rnorm0, rtol=rtol, atol=atol, maxiter=maxiter, check_every=check_every,
-        symmetric=symmetric, callback=callback, return_history=return_history,
-        progress=Progress(name, verbose))
-    result = sor_result(x, k, status, rnorm, history, name, stacklevel=4)
+        symmetric=symmetric, monitor=monitor)
+    result = monitor.result(status, n_iter=k, x=x, residual_norm=float(rnorm), stacklevel=3)
     result.omega = omega
     return result
 
@@ -500,7 +499,9 @@ def _solve_on_csr(arrays, b, x0, omega, rtol, atol, maxiter, check_every, symmet
                            lambda: residual_norm_csr(indptr, indices, data, b, x))
         warn_if_not_converged(result, name, stacklevel=4)
         return result
-    return sor_result(x, k, status, rnorm, None, name, stacklevel=5)
+    result = make_result(status=status, n_iter=k, x=x, residual_norm=float(rnorm))
+    warn_if_not_converged(result, name, stacklevel=4)
+    return result
 
 
 class _NumbaOps:
