@@ -141,10 +141,50 @@ def _sor_cases():
     return out
 
 
+def _cg_cases():
+    """cg's loop (linalg/cg.py) on its fused CSR and generic paths: plain, preconditioned,
+    stopped by the callback, out of iterations, started from x0, and ssor_cg."""
+    from numlearn.datasets import poisson_2d
+    from numlearn.linalg import cg, ssor_cg
+
+    A = poisson_2d(12)
+    b = np.sin(np.arange(144.0))
+    x0 = np.linspace(0.0, 1.0, 144)
+    seen = []
+
+    def stop_at_5(xk):
+        seen.append(float(xk[7]))
+        if len(seen) == 5:
+            raise StopIteration
+
+    def jacobi(r):
+        return r / 4.0
+
+    calls = {
+        "fused": lambda: cg(A, b, rtol=1e-10, return_history=True),
+        "dense": lambda: cg(A.toarray(), b, x0=x0, rtol=1e-10, return_history=True),
+        "jacobi": lambda: cg(A, b, M=jacobi, rtol=1e-9, return_history=True),
+        "callback": lambda: cg(A, b, callback=stop_at_5, return_history=True),
+        "maxiter": lambda: cg(A, b, maxiter=6, return_history=True),
+        "ssor_cg": lambda: ssor_cg(A, b, 1.4, x0=x0, return_history=True),
+    }
+    out = {}
+    for name, call in calls.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = call()
+        out[name] = {"n_iter": np.asarray(res.n_iter), "status": np.asarray(int(res.status)),
+                     "x": np.asarray(res.x), "residual_norm": np.asarray(res.residual_norm),
+                     "history": np.asarray(res.history)}
+    out["callback"]["seen"] = np.asarray(seen)
+    return out
+
+
 def _records() -> dict[str, dict]:
     records = {f"train_{k}": _train_record(v) for k, v in _train_cases().items()}
     records.update({f"tuner_{k}": v for k, v in _tuner_cases().items()})
     records.update({f"sor_{k}": v for k, v in _sor_cases().items()})
+    records.update({f"cg_{k}": v for k, v in _cg_cases().items()})
     return records
 
 
@@ -207,6 +247,12 @@ def test_sor_golden_cases_mean_something(sor_records):
         assert sor_records[case]["status"] == int(status), case
     assert sor_records["callback"]["n_iter"] == 7
     assert np.isnan(sor_records["maxiter"]["history"][1:4]).all()
+
+
+@pytest.mark.parametrize("case", ["fused", "dense", "jacobi", "callback", "maxiter",
+                                  "ssor_cg"])
+def test_cg_golden(case):
+    _compare(f"cg_{case}", _cg_cases()[case])
 
 
 if __name__ == "__main__":
