@@ -268,25 +268,38 @@ def sor(
     (which also needs a symmetric ``A``) 13.0 ms.
 
     *Kernels, and what a call costs.* Without ``callback``, ``history`` or ``verbose``
-    the whole iteration is one Numba call. Its first sweeps run on ``A``'s CSR arrays
-    as given (the diagonal found and divided by row by row); the first one also yields
-    ``‖r_0‖`` (``‖b‖`` for ``x0 = 0``, else the fused residual of ``x0``) and checks that
-    ``A`` is finite with a nonzero diagonal, so a call makes no pass over ``A`` besides
-    its sweeps. After 8 sweeps, if more than 8 may remain, the sweeps switch to
-    ``B = ωD⁻¹(L + U)`` and ``c = ωD⁻¹b`` (built once, about two sweeps of work), with
-    no division and no diagonal in the inner loop (about 20% faster per sweep on
-    5-point stencils); iterates agree with the ``B`` form to rounding (1e-15
+    the whole iteration is one Numba call. A float64 CSR ``A`` (int32 or int64 indices)
+    is handed to it as it is, without a copy or a pass of its own: its first sweep,
+    which reads every entry anyway, also checks the structure (column indices in range,
+    ``indptr`` monotone within the arrays; rows may be unsorted or repeat a column, the
+    kernels sum duplicates as they go), that ``A`` and ``b`` are finite (a product by 0
+    accumulated per row) and that the diagonal has no zero, and yields ``‖r_0‖`` (``‖b‖``
+    for ``x0 = 0``, else the fused residual of ``x0``). A malformed matrix then goes through
+    :func:`~numlearn._validation.check_operator` for its message; other formats and dense
+    arrays are converted to CSR once. The first sweeps run on ``A``'s CSR arrays (the
+    diagonal found and divided by row by row). After 8 sweeps, if more than 8 may remain,
+    the sweeps switch to ``B = ωD⁻¹(L + U)`` and ``c = ωD⁻¹b`` (built once, about two
+    sweeps of work), with no division and no diagonal in the inner loop (about 20% faster
+    per sweep on 5-point stencils); iterates agree with the ``B`` form to rounding (1e-15
     relative). Both keep ``x_{i−1}`` in a register instead of reading it back from
     memory (see :mod:`numlearn.linalg._sor_kernels`). With a callback, ``history`` or
     ``verbose`` the sweeps are called from Python, over ``B``. SOR sweeps are sequential
     by nature; on NumPy/SciPy inputs they run on one core, in the natural row order.
-    On ``poisson_2d(1000)`` (10^6 unknowns, ω = 1.5, ``rtol=0``) a call of ``k``
-    sweeps took 0.62–0.72, 0.66–0.69, 0.62–0.67 and 0.51–0.58 times pyamg's
-    ``sor(A, x, b, 1.5, iterations=k)`` (including ``x = zeros(n)``) for k = 1, 3, 10,
-    100 (two runs, best of 5 back to back, a loaded 2-core machine). On
-    ``poisson_2d(100)`` (10^4 unknowns) the ~30 µs of argument checks per call weigh
-    more: 0.86–1.4 at k = 1 (noisy), 0.6–0.8 at k = 3, about 0.65 at k = 10, 0.46 at
-    k = 100. Note that pyamg's ``sor`` is a damped Gauss–Seidel sweep,
+    Timed as a user calls it, ``sor(A, b, 1.5, rtol=0, maxiter=k)`` on ``poisson_2d(m)``
+    against pyamg's ``sor(A, x, b, 1.5, iterations=k)`` including ``x = zeros(n)`` (best
+    of several runs back to back, ratios of three repeats, a loaded 2-core machine):
+
+    ===========  ===========  ===========  ===========  ===========
+    unknowns     k = 1        k = 3        k = 10       k = 100
+    ===========  ===========  ===========  ===========  ===========
+    10^4         0.70–0.72    0.59–0.60    0.53–0.55    0.11–0.44
+    10^6         0.60–0.90    0.52–0.67    0.59–0.67    0.40–0.70
+    ===========  ===========  ===========  ===========  ===========
+
+    (two runs of three repeats; the spread at 10^6 and at k = 100 is the machine's load,
+    which once gave 1.25 at 10^6, k = 10; best-of-run times there: 41 ms against 59 ms
+    at k = 1, 185 against 316 ms at k = 10).
+    Note that pyamg's ``sor`` is a damped Gauss–Seidel sweep,
     ``x ← (1 − ω) x + ω GS(x)``, not SOR, so its iterates differ.
 
     *A fixed number of sweeps* (``rtol = atol = 0``, e.g. a multigrid smoother): no
