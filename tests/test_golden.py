@@ -180,11 +180,46 @@ def _cg_cases():
     return out
 
 
+def _sketch_and_project_cases():
+    """sketch_and_project's loop: row (Kaczmarz, uniform), Gaussian and CountSketch
+    sketches, checked every few steps, stopped by the callback, out of iterations."""
+    from numlearn.linalg import sketch_and_project
+
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((60, 20))
+    b = A @ rng.standard_normal(20)
+    seen = []
+
+    def stop_at_3(x):
+        seen.append(float(x[2]))
+        if len(seen) == 3:
+            raise StopIteration
+
+    calls = {
+        "rows": dict(sketch="kaczmarz", block_size=4, check_every=5),
+        "gaussian": dict(sketch="gaussian", block_size=6, rtol=1e-10),
+        "callback": dict(sketch="uniform", block_size=2, callback=stop_at_3),
+        "maxiter": dict(sketch="countsketch", block_size=3, maxiter=7, check_every=2),
+    }
+    out = {}
+    for name, kwargs in calls.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = sketch_and_project(A, b, random_state=0, return_history=True, **kwargs)
+        out[name] = {"n_iter": np.asarray(res.n_iter), "status": np.asarray(int(res.status)),
+                     "x": np.asarray(res.x), "residual_norm": np.asarray(res.residual_norm),
+                     "history": np.asarray(res.history)}
+    out["callback"]["seen"] = np.asarray(seen)
+    return out
+
+
 def _records() -> dict[str, dict]:
     records = {f"train_{k}": _train_record(v) for k, v in _train_cases().items()}
     records.update({f"tuner_{k}": v for k, v in _tuner_cases().items()})
     records.update({f"sor_{k}": v for k, v in _sor_cases().items()})
     records.update({f"cg_{k}": v for k, v in _cg_cases().items()})
+    records.update({f"sketch_and_project_{k}": v
+                    for k, v in _sketch_and_project_cases().items()})
     return records
 
 
@@ -253,6 +288,11 @@ def test_sor_golden_cases_mean_something(sor_records):
                                   "ssor_cg"])
 def test_cg_golden(case):
     _compare(f"cg_{case}", _cg_cases()[case])
+
+
+@pytest.mark.parametrize("case", ["rows", "gaussian", "callback", "maxiter"])
+def test_sketch_and_project_golden(case):
+    _compare(f"sketch_and_project_{case}", _sketch_and_project_cases()[case])
 
 
 if __name__ == "__main__":
