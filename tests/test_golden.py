@@ -213,6 +213,40 @@ def _sketch_and_project_cases():
     return out
 
 
+def _lanczos_cases():
+    """lanczos_eigsh's restarted loop: largest and smallest ends, stopped by the
+    callback, out of restarts."""
+    from numlearn.datasets import poisson_2d
+    from numlearn.linalg import lanczos_eigsh
+
+    A = poisson_2d(15)
+    seen = []
+
+    def stop_at_2(info):
+        seen.append(float(info.eigenvalues[-1]))
+        if info.n_iter == 2:
+            raise StopIteration
+
+    calls = {
+        "largest": dict(k=3, which="LA"),
+        "smallest": dict(k=2, which="SA", ncv=12),
+        "callback": dict(k=2, which="SA", ncv=8, callback=stop_at_2),
+        "maxiter": dict(k=4, which="SA", ncv=9, maxiter=2),
+    }
+    out = {}
+    for name, kwargs in calls.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            k = kwargs.pop("k")
+            res = lanczos_eigsh(A, A.shape[0], k, random_state=0, **kwargs)
+        out[name] = {"n_iter": np.asarray(res.n_iter), "status": np.asarray(int(res.status)),
+                     "eigenvalues": np.asarray(res.eigenvalues),
+                     "residual_estimates": np.asarray(res.residual_estimates),
+                     "n_matvec": np.asarray(res.n_matvec)}
+    out["callback"]["seen"] = np.asarray(seen)
+    return out
+
+
 def _records() -> dict[str, dict]:
     records = {f"train_{k}": _train_record(v) for k, v in _train_cases().items()}
     records.update({f"tuner_{k}": v for k, v in _tuner_cases().items()})
@@ -220,6 +254,7 @@ def _records() -> dict[str, dict]:
     records.update({f"cg_{k}": v for k, v in _cg_cases().items()})
     records.update({f"sketch_and_project_{k}": v
                     for k, v in _sketch_and_project_cases().items()})
+    records.update({f"lanczos_{k}": v for k, v in _lanczos_cases().items()})
     return records
 
 
@@ -293,6 +328,11 @@ def test_cg_golden(case):
 @pytest.mark.parametrize("case", ["rows", "gaussian", "callback", "maxiter"])
 def test_sketch_and_project_golden(case):
     _compare(f"sketch_and_project_{case}", _sketch_and_project_cases()[case])
+
+
+@pytest.mark.parametrize("case", ["largest", "smallest", "callback", "maxiter"])
+def test_lanczos_golden(case):
+    _compare(f"lanczos_{case}", _lanczos_cases()[case])
 
 
 if __name__ == "__main__":
