@@ -35,10 +35,10 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from numlearn._backend import device_of, is_cupy_array, is_cupy_sparse, to_numpy
-from numlearn._progress import Progress
+from numlearn._monitor import Monitor
 from numlearn._result import warn_if_not_converged
 from numlearn._validation import check_callable, check_operator, check_scalar, check_vector
-from numlearn.linalg._sor_loop import reject_operator, sor_iterations, sor_result
+from numlearn.linalg._sor_loop import reject_operator, sor_iterations
 from numlearn.linalg._sor_multicolor import (
     MulticolorSplit,
     launch_multicolor_sweep_cuda,
@@ -279,11 +279,12 @@ def solve_sor(A, b, omega, *, x0, rtol, atol, maxiter, symmetric, callback, retu
         rnorm0 = ops.rnorm(xk, c)
     # the loop of the NumPy path (the check of x_k fused with sweep k + 1, which then
     # hands x_k back if it had converged) on the permuted vectors
-    xk, k, status, rnorm, history = sor_iterations(
+    monitor = Monitor(name, verbose=verbose, callback=callback, return_history=return_history)
+    xk, k, status, rnorm = sor_iterations(
         ops, xk, c, rnorm0, rtol=rtol, atol=atol, maxiter=maxiter, check_every=check_every,
-        symmetric=symmetric, callback=callback, return_history=return_history,
-        progress=Progress(name, verbose))
-    return sor_result(ops.unpermute(xk), k, status, rnorm, history, name, stacklevel=5)
+        symmetric=symmetric, monitor=monitor)
+    return monitor.result(status, n_iter=k, x=ops.unpermute(xk), residual_norm=float(rnorm),
+                          stacklevel=4)
 
 
 class _MulticolorSSOR:

@@ -36,9 +36,8 @@ import numpy as np
 
 __all__ = [
     "sor_split",
-    "sor_forward_csr",
+    "sor_sweep_csr",
     "sor_backward_csr",
-    "sor_forward_residual_csr",
     "residual_norm_csr",
     "sor_solve_csr",
     "sor_forward",
@@ -238,49 +237,103 @@ def ssor_apply(bptr, bmid, bind, bdata, g, r, out):
 # agree with the split kernels' up to rounding (about 1e-16 relative per sweep).
 
 
-@numba.njit(cache=True, error_model="numpy")  # ω/0 is checked after the sweep
-def sor_forward_csr(indptr, indices, data, b, x, omega):
-    """One forward SOR sweep in place on ``A``'s CSR arrays.
+#: Codes of :func:`sor_sweep_csr` (with ``check``).
+SWEEP_OK, BAD_STRUCTURE, NOT_FINITE = 0, 1, 2
 
-    ``x_i ← (1 − ω) x_i + (ω / a_ii)(b_i − Σ_{j≠i} a_ij x_j)``, rows ``0 … n−1``.
-    Returns ``(Σ b_i², bad_row, probe)``: the squared norm of ``b`` (read anyway: the
-    initial residual of ``x = 0``), the first row whose diagonal is zero (``-1`` if none;
-    ``x`` is then not meaningful) and ``Σ_ij a_ij · 0``, which is ``0`` exactly when every
-    entry of ``A`` is finite (NaN otherwise): the finiteness check of ``A``, free here as
-    the sweep reads every entry anyway.
+
+@numba.njit(cache=True, error_model="numpy")  # ω/0 is checked after the sweep
+def sor_sweep_csr(indptr, indices, data, b, x, xold, omega, residual, check):
+    """One forward SOR sweep in place on ``A``'s CSR arrays, optionally fused with the
+    residual of the incoming iterate and with the checks of the inputs.
+
+    ``x_i ← (1 − ω) x_i + (ω / a_ii)(b_i − Σ_{j≠i} a_ij x_j)``, rows ``0 … n−1``; rows may
+    hold their entries in any order, duplicates summed (as a canonical copy would).
+
+    Returns ``(rr, bad_row, code)``:
+
+    * ``rr`` is ``‖b − A x_old‖²`` of the incoming ``x`` (saved in ``xold``) when
+      ``residual``, else ``Σ b_i²`` (read anyway: the initial residual of ``x = 0``;
+      ``xold`` is then not touched). ``(A x_old)_i`` is summed in storage order, as
+      SciPy's CSR product does, so an exactly zero residual is found exactly zero;
+    * ``bad_row``: the first row whose diagonal is zero (``-1`` if none; ``x`` is then
+      not meaningful);
+    * ``code`` (only with ``check``; else 0): :data:`BAD_STRUCTURE` if ``indptr`` does not
+      start at 0, decreases or points past ``indices``/``data``, or a column index is
+      outside ``[0, n)`` (the sweep stops at that row before reading anything out of
+      bounds, leaving ``x`` half swept); :data:`NOT_FINITE` if ``Σ_i (a_ii + Σ_j a_ij x_j
+      + b_i) · 0`` is not zero: some entry of ``A`` or ``b`` is NaN or infinite, *or* a
+      product overflowed (finite inputs of magnitude near 1e154 and more), which the
+      caller tells apart with an exact check on this rare path; :data:`SWEEP_OK`
+      otherwise.
+
+    ``check`` thus costs an unsigned comparison per entry and a multiply-add per row in
+    the sweep that reads every entry anyway, instead of separate passes over ``A`` and
+    ``b``. ``len(indptr) == n + 1`` is the caller's to check. ``residual`` and ``check``
+    are loop invariants: the compiled loop is as fast as a kernel without them (measured
+    on 5-point stencils).
     """
     n = b.shape[0]
     w1 = 1.0 - omega
+    limit = min(indices.shape[0], data.shape[0])
+    un = np.uint64(n)
     xprev = 0.0
-    bb = 0.0
+    rr = 0.0
     bad_row = -1
     probe = 0.0
+    end = indptr[0]
+    if check and end != 0:
+        return rr, bad_row, BAD_STRUCTURE
     for i in range(n):
+        start = end
+        end = indptr[i + 1]
+        if check and (end < start or end > limit):
+            return rr, bad_row, BAD_STRUCTURE
+        xi = x[i]
         d = 0.0
-        t = 0.0
-        alast = 0.0
-        zero = 0.0
-        for jj in range(indptr[i], indptr[i + 1]):
+        t = 0.0  # Σ a_ij x_j over j ∉ {i, i−1}, new values below i
+        ax = 0.0  # (A x_old)_i
+        alast = 0.0  # coefficient of x_{i-1}: applied last, from a register
+        for jj in range(start, end):
             j = indices[jj]
+            if check and np.uint64(j) >= un:  # a negative j wraps to a huge one
+                return rr, bad_row, BAD_STRUCTURE
             a = data[jj]
-            zero += a * 0.0
             if j == i:
                 d += a
-            elif j == i - 1:
-                alast += a
+                if residual:
+                    ax += a * xi
+            elif j < i:
+                if residual:
+                    ax += a * xold[j]
+                if j == i - 1:
+                    alast += a
+                else:
+                    t += a * x[j]
             else:
-                t += a * x[j]
+                p = a * x[j]
+                t += p
+                if residual:
+                    ax += p
         if d == 0.0 and bad_row < 0:
             bad_row = i
         g = omega / d
         bi = b[i]
-        bb += bi * bi
-        probe += zero
-        s = w1 * x[i] + g * (bi - t)
+        if residual:
+            r = bi - ax
+            rr += r * r
+        else:
+            rr += bi * bi
+        if check:  # every entry of row i is in d, alast or (times a finite x_j) in t
+            probe += (d + alast + t + bi) * 0.0
+        s = w1 * xi + g * (bi - t)
         s -= (g * alast) * xprev
+        if residual:
+            xold[i] = xi
         x[i] = s
         xprev = s
-    return bb, bad_row, probe
+    if check and probe != 0.0:
+        return rr, bad_row, NOT_FINITE
+    return rr, bad_row, SWEEP_OK
 
 
 @numba.njit(cache=True, error_model="numpy")  # ω/0 is checked after the sweep
@@ -309,60 +362,6 @@ def sor_backward_csr(indptr, indices, data, b, x, omega):
         xprev = s
 
 
-@numba.njit(cache=True, error_model="numpy")  # ω/0 is checked after the sweep
-def sor_forward_residual_csr(indptr, indices, data, b, x, xold, omega):
-    """A forward sweep on ``A``'s CSR arrays that also returns ``(‖b − A x_old‖², bad_row,
-    probe)`` of the incoming ``x`` (saved in ``xold``), as :func:`sor_forward_residual` does
-    over ``B`` (``bad_row`` and ``probe`` as in :func:`sor_forward_csr`).
-
-    ``(A x_old)_i`` is summed in storage order, as SciPy's CSR product does, so an exactly
-    zero residual (``x0`` the solution) is found exactly zero here too.
-    """
-    n = b.shape[0]
-    w1 = 1.0 - omega
-    xprev = 0.0
-    rr = 0.0
-    bad_row = -1
-    probe = 0.0
-    for i in range(n):
-        xi = x[i]
-        d = 0.0
-        t = 0.0  # Σ a_ij x_j over j ∉ {i, i−1}, new values below i
-        ax = 0.0  # (A x_old)_i
-        alast = 0.0
-        zero = 0.0
-        for jj in range(indptr[i], indptr[i + 1]):
-            j = indices[jj]
-            a = data[jj]
-            zero += a * 0.0
-            if j == i:
-                d += a
-                ax += a * xi
-            elif j < i:
-                ax += a * xold[j]
-                if j == i - 1:
-                    alast += a
-                else:
-                    t += a * x[j]
-            else:
-                p = a * x[j]
-                t += p
-                ax += p
-        if d == 0.0 and bad_row < 0:
-            bad_row = i
-        g = omega / d
-        bi = b[i]
-        r = bi - ax
-        rr += r * r
-        probe += zero
-        s = w1 * xi + g * (bi - t)
-        s -= (g * alast) * xprev
-        xold[i] = xi
-        x[i] = s
-        xprev = s
-    return rr, bad_row, probe
-
-
 @numba.njit(cache=True)
 def residual_norm_csr(indptr, indices, data, b, x):
     """``‖b − A x‖`` in one pass over ``A``'s CSR arrays (no temporary vector)."""
@@ -379,7 +378,7 @@ def residual_norm_csr(indptr, indices, data, b, x):
 
 @numba.njit(cache=True, error_model="numpy")  # ω/0 is checked after the sweep
 def sor_solve_csr(indptr, indices, data, b, x, xold, omega, symmetric, check_every, rtol,
-                  atol, divergence_factor, maxiter, x0_given, split_after):
+                  atol, divergence_factor, maxiter, x0_given, split_after, check_finite):
     """The whole SOR / SSOR iteration of :func:`numlearn.linalg.sor` from ``A``'s CSR arrays.
 
     Sweep 1 runs on ``A`` and yields ``‖r_0‖`` (``‖b‖`` for ``x0 = 0``, else fused with the
@@ -394,21 +393,25 @@ def sor_solve_csr(indptr, indices, data, b, x, xold, omega, symmetric, check_eve
     work) and the rest run on it, about 20% faster per sweep on 5-point stencils (so the
     split pays for itself after about 8 sweeps).
 
-    Sweep 1 also checks that ``A`` is finite and has no zero diagonal entry (the caller
-    skips its own pass over ``A`` for that).
+    Sweep 1 also checks the inputs (:func:`sor_sweep_csr` with ``check``): ``A``'s CSR
+    structure, that ``A`` has no zero diagonal entry and, with ``check_finite``, that
+    ``A`` and ``b`` are finite, so the caller makes no pass over them of its own.
 
     Returns ``(k, ‖r_0‖, ‖r_k‖ or nan, code, bad_row)``: code 1 converged, 2 diverged, 0
-    ``maxiter`` reached (residual of the last iterate not computed), 3 ``A`` holds a NaN or
-    an infinity; ``bad_row ≥ 0`` means a zero diagonal entry in that row (nothing else is
-    meaningful for code 3 or ``bad_row ≥ 0``).
+    ``maxiter`` reached (residual of the last iterate not computed), 3 ``A`` or ``b`` may
+    hold a NaN or an infinity (:data:`NOT_FINITE`: the caller checks which, or whether a
+    product overflowed, and then calls again without ``check_finite``), 5 ``A``'s
+    structure is malformed; ``bad_row ≥ 0`` means a zero diagonal entry in that row
+    (nothing else is meaningful for codes 3 and 5 or ``bad_row ≥ 0``; ``x`` is then
+    spoiled, the caller restores it).
     """
     n = b.shape[0]
     w1 = 1.0 - omega
-    if x0_given:
-        rr0, bad_row, probe = sor_forward_residual_csr(indptr, indices, data, b, x, xold, omega)
-    else:
-        rr0, bad_row, probe = sor_forward_csr(indptr, indices, data, b, x, omega)
-    if probe != 0.0:
+    rr0, bad_row, check = sor_sweep_csr(indptr, indices, data, b, x, xold, omega, x0_given,
+                                        True)
+    if check == BAD_STRUCTURE:
+        return 0, np.nan, np.nan, 5, -1
+    if check == NOT_FINITE and check_finite:
         return 0, np.nan, np.nan, 3, bad_row
     if bad_row >= 0:
         return 0, np.nan, np.nan, 0, bad_row
@@ -428,13 +431,13 @@ def sor_solve_csr(indptr, indices, data, b, x, xold, omega, symmetric, check_eve
     # sweeps on A
     while k < maxiter and (k < split_after or maxiter - k <= split_after):
         if checks and k % check_every == 0:
-            rr, _, _ = sor_forward_residual_csr(indptr, indices, data, b, x, xold, omega)
+            rr, _, _ = sor_sweep_csr(indptr, indices, data, b, x, xold, omega, True, False)
             rnorm = np.sqrt(rr)
             if rnorm <= threshold or not rnorm <= divergence:
                 x[:] = xold
                 return k, rnorm0, rnorm, 1 if rnorm <= threshold else 2, -1
         else:
-            sor_forward_csr(indptr, indices, data, b, x, omega)
+            sor_sweep_csr(indptr, indices, data, b, x, xold, omega, False, False)
         if symmetric:
             sor_backward_csr(indptr, indices, data, b, x, omega)
         k += 1

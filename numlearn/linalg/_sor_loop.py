@@ -3,21 +3,22 @@ multicolor path of other namespaces (:mod:`numlearn.linalg._sor_array_api`).
 
 Everything except the sweeps is here, once: the operator check, the stopping rule
 (``‖b − A x_k‖ ≤ max(rtol ‖b − A x_0‖, atol)`` checked every ``check_every`` sweeps, with
-the check of ``x_k`` fused with sweep ``k + 1``), divergence, the callback, ``history``,
-progress, and the result with its ConvergenceWarning. The sweeps come from an ``ops``
-object of each path (see :func:`sor_iterations`).
+the check of ``x_k`` fused with sweep ``k + 1``) and divergence. The callback, ``history``,
+progress and the result with its ConvergenceWarning are the shared
+:class:`~numlearn._monitor.Monitor`'s. The sweeps come from an ``ops`` object of each path
+(see :func:`sor_iterations`).
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
+from numlearn._monitor import Monitor
+from numlearn._result import Status
 
-__all__ = ["DIVERGENCE_FACTOR", "reject_operator", "sor_iterations", "sor_result"]
+__all__ = ["DIVERGENCE_FACTOR", "reject_operator", "sor_iterations"]
 
 # A residual this many times the initial one means the iteration diverges.
 DIVERGENCE_FACTOR = 1e10
@@ -34,7 +35,7 @@ def reject_operator(A, accepted: str) -> None:
 
 
 def sor_iterations(ops, x, c, rnorm0, *, rtol, atol, maxiter, check_every, symmetric,
-                   callback, return_history, progress):
+                   monitor: Monitor):
     """SOR / SSOR sweeps from ``x`` (initial residual norm ``rnorm0``) until the stopping
     rule holds, the iteration diverges, the callback stops it or ``maxiter`` sweeps.
 
@@ -45,15 +46,22 @@ def sor_iterations(ops, x, c, rnorm0, *, rtol, atol, maxiter, check_every, symme
       residual of the incoming ``x_k``, which it keeps (returned if ``x_k`` converged);
     * ``rnorm(x, c) -> ‖b − A x‖``; ``view(x)``: what the callback receives.
 
-    Returns ``(x, n_iter, status, residual norm of x, history or None)``.
+    ``monitor`` (:class:`~numlearn._monitor.Monitor`) does the bookkeeping: progress
+    reports, the callback (:meth:`~numlearn._monitor.Monitor.notify`) and ``history``.
+    The residual of ``x_k`` is known only during sweep ``k + 1`` (or never, between
+    checks), so the history gets a ``nan`` placeholder per sweep, filled in when that
+    residual comes. Returns ``(x, n_iter, status, residual norm of x)``; the caller builds
+    the result with :meth:`~numlearn._monitor.Monitor.result`.
     """
     if not math.isfinite(rnorm0):
         raise ValueError("the initial residual b - A x0 is not finite (entries too large).")
     threshold = max(rtol * rnorm0, atol)
-    history = [rnorm0] if return_history else None
-    progress.update(0, rnorm0)
+    history = monitor.history
+    if history is not None:
+        history.append(rnorm0)
+    monitor.report(0, rnorm0)
     if rnorm0 <= threshold:
-        return x, 0, Status.SUCCESS, rnorm0, history
+        return x, 0, Status.SUCCESS, rnorm0
     divergence = DIVERGENCE_FACTOR * rnorm0
     k = 0
     rnorm = math.nan  # residual norm of the current x, when known
@@ -65,7 +73,7 @@ def sor_iterations(ops, x, c, rnorm0, *, rtol, atol, maxiter, check_every, symme
             x, x_k, rnorm_k = sweep_residual(x, c)
             if history is not None:
                 history[k] = rnorm_k
-            progress.update(k, rnorm_k)
+            monitor.report(k, rnorm_k)
             if rnorm_k <= threshold:
                 status = Status.SUCCESS
             elif not rnorm_k <= divergence:  # also catches nan / inf
@@ -80,12 +88,9 @@ def sor_iterations(ops, x, c, rnorm0, *, rtol, atol, maxiter, check_every, symme
         k += 1
         if history is not None:
             history.append(math.nan)
-        if callback is not None:
-            try:
-                callback(view(x))
-            except StopIteration:
-                status = Status.CALLBACK_STOP
-                break
+        if monitor.notify(view(x)):
+            status = Status.CALLBACK_STOP
+            break
     if status in (Status.MAX_ITER, Status.CALLBACK_STOP):
         # the residual of the last iterate is not known yet: one explicit product
         rnorm = ops.rnorm(x, c)
@@ -95,15 +100,5 @@ def sor_iterations(ops, x, c, rnorm0, *, rtol, atol, maxiter, check_every, symme
             status = Status.SUCCESS
         elif status is Status.MAX_ITER and not rnorm <= divergence:
             status = Status.DIVERGED
-    progress.update(k, rnorm, final=True)
-    return x, k, status, rnorm, history
-
-
-def sor_result(x, n_iter, status, rnorm, history, solver, stacklevel) -> SolverResult:
-    """The SolverResult of :func:`sor_iterations`' output, warning if not converged
-    (``stacklevel`` as given to :func:`~numlearn._result.warn_if_not_converged` here)."""
-    result = make_result(status=status, n_iter=n_iter, x=x, residual_norm=float(rnorm))
-    if history is not None:
-        result.history = np.asarray(history, dtype=np.float64)
-    warn_if_not_converged(result, solver, stacklevel=stacklevel)
-    return result
+    monitor.finish(rnorm, n_iter=k)
+    return x, k, status, rnorm

@@ -10,8 +10,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from numlearn._backend import get_namespace, is_numpy_namespace
-from numlearn._progress import Progress
-from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
+from numlearn._monitor import Monitor
+from numlearn._result import SolverResult, Status
 from numlearn._validation import (
     suggest_keywords,
     check_callable,
@@ -136,8 +136,11 @@ def cg(
         psolve = as_matvec(M, xp)
 
     bnorm = float(xp.linalg.vector_norm(b))
+    monitor = Monitor("cg", verbose=verbose, callback=callback, return_history=return_history)
     if bnorm == 0.0:  # the solution is 0 whatever x0 is (SciPy does the same)
-        return _finish(xp.zeros_like(b), 0, Status.SUCCESS, 0.0, [0.0] if return_history else None)
+        if monitor.history is not None:
+            monitor.history.append(0.0)
+        return monitor.result(Status.SUCCESS, n_iter=0, x=xp.zeros_like(b), residual_norm=0.0)
     fused = (
         sp.issparse(A)
         and is_numpy_namespace(xp)
@@ -146,10 +149,7 @@ def cg(
         and x.dtype == np.float64
     )
     ops = _FusedCSROps(A) if fused else _GenericOps(as_matvec(A, xp), xp)
-    return _cg_loop(
-        ops, b, x, max(atol, rtol * bnorm), maxiter, psolve, callback, return_history,
-        Progress("cg", verbose), xp,
-    )
+    return _cg_loop(ops, b, x, max(atol, rtol * bnorm), maxiter, psolve, monitor, xp)
 
 
 class _FusedCSROps:
@@ -203,8 +203,10 @@ class _GenericOps:
 _MAX_RESTARTS = 3
 
 
-def _cg_loop(ops, b, x, threshold, maxiter, psolve, callback, return_history, progress, xp):
-    """The CG recurrences of :func:`scipy.sparse.linalg.cg`, on the steps ``ops`` provides.
+def _cg_loop(ops, b, x, threshold, maxiter, psolve, monitor: Monitor, xp) -> SolverResult:
+    """The CG recurrences of :func:`scipy.sparse.linalg.cg`, on the steps ``ops`` provides,
+    with the shared :class:`~numlearn._monitor.Monitor` for history, progress, callback
+    and the result.
 
     Convergence is judged on the true residual ``b - A x`` in the precision of ``x``: when
     the recurrence says converged and the true residual disagrees, CG restarts from it
@@ -213,7 +215,8 @@ def _cg_loop(ops, b, x, threshold, maxiter, psolve, callback, return_history, pr
     """
     r = ops.residual(b, x) if bool(xp.any(x != 0)) else xp.asarray(b, copy=True)
     rnorm = float(xp.linalg.vector_norm(r))
-    history = [rnorm] if return_history else None
+    if monitor.history is not None:
+        monitor.history.append(rnorm)
     status = Status.SUCCESS if rnorm < threshold else Status.MAX_ITER
     k = 0
     restarts = 0
@@ -238,19 +241,14 @@ def _cg_loop(ops, b, x, threshold, maxiter, psolve, callback, return_history, pr
             x, r, rnorm = ops.update(x, r, p, q, rho / pq)
             rho_prev = rho
             k += 1
-            if history is not None:
-                history.append(rnorm)
-            progress.update(k, rnorm)
+            monitor.record(rnorm, n_iter=k)
             if not math.isfinite(rnorm):
                 status = Status.DIVERGED
             elif rnorm < threshold:
                 status = Status.SUCCESS
-            if callback is not None:
-                try:
-                    callback(x)
-                except StopIteration:
-                    status = Status.CALLBACK_STOP if status is Status.MAX_ITER else status
-                    break
+            if monitor.notify(x):
+                status = Status.CALLBACK_STOP if status is Status.MAX_ITER else status
+                break
         if status is not Status.SUCCESS or k == k0:  # no step since r was last computed
             break
         r = ops.residual(b, x)  # the true residual judges convergence, not the recurrence
@@ -265,13 +263,5 @@ def _cg_loop(ops, b, x, threshold, maxiter, psolve, callback, return_history, pr
             break
         restarts += 1
         status = Status.MAX_ITER
-    progress.update(k, rnorm, final=True)
-    return _finish(x, k, status, rnorm, history)
-
-
-def _finish(x, n_iter, status, rnorm, history) -> SolverResult:
-    result = make_result(status=status, n_iter=n_iter, x=x, residual_norm=float(rnorm))
-    if history is not None:
-        result.history = np.asarray(history)
-    warn_if_not_converged(result, "cg", stacklevel=5)
-    return result
+    monitor.finish(rnorm, n_iter=k)
+    return monitor.result(status, n_iter=k, x=x, residual_norm=float(rnorm), stacklevel=4)

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from numlearn._backend import get_namespace, is_numpy_namespace, to_device, to_numpy
-from numlearn._progress import Progress
-from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
+from numlearn._monitor import Monitor
+from numlearn._result import SolverResult, Status
 from numlearn._validation import (
     suggest_keywords,
     check_callable,
@@ -312,7 +312,8 @@ def lanczos_eigsh(
             raise ValueError(f"ncv must satisfy k < ncv <= n, i.e. {k} < ncv <= {n}; got {ncv}.")
     callback = check_callable(callback, "callback", allow_none=True)
     rng = check_random_state(random_state)
-    progress = Progress("lanczos_eigsh", verbose, measure="relative residual")
+    monitor = Monitor("lanczos_eigsh", verbose=verbose, callback=callback,
+                      measure="relative residual")
     op, dense = square_operator(matvec, n)
     check_symmetric(op, "matvec")  # an explicit matrix; operators and callables are trusted
 
@@ -386,20 +387,16 @@ def lanczos_eigsh(
         relative = estimates[want] / np.maximum(np.abs(theta[want]), eps23)
         n_conv = int(np.count_nonzero(relative <= tol))
         converged = n_conv == k
-        progress.update(n_iter, float(np.max(relative)), final=converged or n_iter >= maxiter)
+        monitor.report(n_iter, float(np.max(relative)), final=converged or n_iter >= maxiter)
         stop = False
         if callback is not None:
             asc = want[np.argsort(theta[want], kind="stable")]
-            info = SolverResult(
+            stop = monitor.notify(SolverResult(
                 eigenvalues=theta[asc].copy(),
                 residual_estimates=estimates[asc].copy(),
                 n_iter=n_iter,
                 n_matvec=mv.count,
-            )
-            try:
-                callback(info)
-            except StopIteration:
-                stop = True
+            ))
         if converged:
             status = Status.SUCCESS
             break
@@ -430,8 +427,8 @@ def lanczos_eigsh(
     for i in range(k if compute_residuals else 0):
         r = mv(X[i, :]) - float(eigenvalues[i]) * X[i, :]
         residual_norms[i] = _norm(xp, r)
-    result = make_result(
-        status=status,
+    return monitor.result(
+        status,
         n_iter=n_iter,
         eigenvalues=xp.astype(to_device(eigenvalues, V), dtype),
         eigenvectors=X.T,
@@ -440,5 +437,3 @@ def lanczos_eigsh(
         n_matvec=mv.count,
         n_breakdown=n_breakdown,
     )
-    warn_if_not_converged(result, "lanczos_eigsh")
-    return result

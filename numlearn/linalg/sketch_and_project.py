@@ -27,8 +27,8 @@ from numlearn._backend import (
     to_device,
     to_numpy,
 )
-from numlearn._progress import Progress
-from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
+from numlearn._monitor import Monitor
+from numlearn._result import SolverResult, Status, warn_if_not_converged
 from numlearn._validation import (
     suggest_keywords,
     check_callable,
@@ -216,8 +216,9 @@ def sketch_and_project(
     problem = _validate(
         A, b, x0, sketch, block_size, rtol, atol, maxiter, random_state, callback, check_every
     )
-    progress = Progress("sketch_and_project", verbose, measure="residual norm")
-    result = _solve(problem, return_history=bool(return_history), progress=progress)
+    monitor = Monitor("sketch_and_project", verbose=verbose, callback=problem["callback"],
+                      return_history=bool(return_history), measure="residual norm")
+    result = _solve(problem, monitor)
     warn_if_not_converged(result, "sketch_and_project")
     return result
 
@@ -310,7 +311,9 @@ def _host_matrix(A):
 # --------------------------------------------------------------------------------------
 # driver
 # --------------------------------------------------------------------------------------
-def _solve(p: dict, *, return_history: bool, progress: Progress) -> SolverResult:
+def _solve(p: dict, monitor: Monitor) -> SolverResult:
+    """The iteration; ``monitor`` (:class:`~numlearn._monitor.Monitor`) keeps the history,
+    reports progress, calls the callback and builds the result (the caller warns)."""
     A, b, x, xp = p["A"], p["b"], p["x"], p["xp"]
     on_host = xp is np
     matvec = as_matvec(A, None if on_host else xp)
@@ -322,14 +325,13 @@ def _solve(p: dict, *, return_history: bool, progress: Progress) -> SolverResult
     b_norm = norm(b)
     reference = b_norm if b_norm > 0 else residual_norm
     tol = max(p["rtol"] * reference, p["atol"])
-    history = [residual_norm]
+    if monitor.history is not None:
+        monitor.history.append(residual_norm)
 
     def finish(status, n_iter):
-        progress.update(n_iter, residual_norm, final=True)
-        fields = dict(x=to_device(x, p["out_like"]), residual_norm=residual_norm)
-        if return_history:
-            fields["history"] = np.asarray(history)
-        return make_result(status=status, n_iter=n_iter, **fields)
+        monitor.finish(residual_norm, n_iter=n_iter)
+        return monitor.result(status, n_iter=n_iter, warn=False,
+                              x=to_device(x, p["out_like"]), residual_norm=residual_norm)
 
     if residual_norm <= tol:
         return finish(Status.SUCCESS, 0)
@@ -345,7 +347,6 @@ def _solve(p: dict, *, return_history: bool, progress: Progress) -> SolverResult
         engine = _RowEngine(A, b, p["sketch"], p["block_size"], p["rng"], matvec)
     else:
         engine = _SketchEngine(A, b, p["sketch"], p["block_size"], p["rng"], matvec)
-    callback = p["callback"]
     n_iter, status = 0, Status.MAX_ITER
     while n_iter < p["maxiter"]:
         n_steps = min(p["check_every"], p["maxiter"] - n_iter)
@@ -355,14 +356,13 @@ def _solve(p: dict, *, return_history: bool, progress: Progress) -> SolverResult
             x = engine.run(x, n_steps)
         n_iter += n_steps
         residual_norm = norm(engine.residual(x))
-        history.append(residual_norm)
-        progress.update(n_iter, residual_norm)
+        monitor.record(residual_norm, n_iter=n_iter)
         finite = np.all(np.isfinite(x)) if on_host else bool(xp.all(xp.isfinite(x)))
         if not (np.isfinite(residual_norm) and finite):
             status = Status.DIVERGED
             break
         converged = residual_norm <= tol
-        if callback is not None and _callback_stops(callback, x) and not converged:
+        if monitor.callback is not None and _callback_stops(monitor, x) and not converged:
             status = Status.CALLBACK_STOP
             break
         if converged:
@@ -371,17 +371,14 @@ def _solve(p: dict, *, return_history: bool, progress: Progress) -> SolverResult
     return finish(status, n_iter)
 
 
-def _callback_stops(callback, x) -> bool:
+def _callback_stops(monitor: Monitor, x) -> bool:
+    """Call the callback with a read-only view of ``x``; True if it raised StopIteration."""
     if not isinstance(x, np.ndarray):  # another namespace: the callback gets a copy
         view = x + 0.0
     else:
         view = x.view()
         view.flags.writeable = False
-    try:
-        callback(view)
-    except StopIteration:
-        return True
-    return False
+    return monitor.notify(view)
 
 
 def _solve_psd(M: np.ndarray, z: np.ndarray) -> np.ndarray:

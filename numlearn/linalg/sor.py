@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from numlearn._backend import non_numpy_namespace
-from numlearn._progress import Progress
+from numlearn._monitor import Monitor
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
     suggest_keywords,
@@ -46,7 +46,6 @@ from numlearn.linalg._sor_loop import (
     DIVERGENCE_FACTOR,
     reject_operator,
     sor_iterations,
-    sor_result,
 )
 from numlearn.linalg.cg import cg
 from numlearn.linalg.lanczos import lanczos_eigsh
@@ -96,19 +95,53 @@ def _check_matrix(A: Any, finite: bool = True) -> sp.csr_matrix:
     return A
 
 
+def _start(x0, n: int) -> np.ndarray:
+    """The first iterate: zeros, or a float64 copy of the checked ``x0``."""
+    if x0 is None:
+        return np.zeros(n)
+    return np.array(check_vector(x0, "x0", n, xp=np), dtype=np.float64, copy=True)
+
+
+def _check_scalars(omega, rtol, atol):
+    omega = check_scalar(omega, "omega", low=0.0, high=2.0, include_low=False, include_high=False)
+    rtol = check_scalar(rtol, "rtol", low=0.0)
+    atol = check_scalar(atol, "atol", low=0.0)
+    return omega, rtol, atol
+
+
 def _check_common(A, b, x0, omega, rtol, atol, finite_A=True):
     """Validate the NumPy path's inputs (the namespace is NumPy's: see non_numpy_namespace)."""
     A = _check_matrix(A, finite_A)
     n = A.shape[0]
     b = np.asarray(check_vector(b, "b", n, xp=np), dtype=np.float64)
-    if x0 is None:
-        x = np.zeros(n)
-    else:
-        x = np.array(check_vector(x0, "x0", n, xp=np), dtype=np.float64, copy=True)
-    omega = check_scalar(omega, "omega", low=0.0, high=2.0, include_low=False, include_high=False)
-    rtol = check_scalar(rtol, "rtol", low=0.0)
-    atol = check_scalar(atol, "atol", low=0.0)
+    x = _start(x0, n)
+    omega, rtol, atol = _check_scalars(omega, rtol, atol)
     return A, b, x, omega, rtol, atol
+
+
+_INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
+
+
+def _plain_csr(A):
+    """``(indptr, indices, data)`` of a SciPy CSR ``A`` that the kernels can read as they
+    are (square, float64 data, int32/int64 index arrays, all 1-D, ``indptr`` of length
+    ``n + 1``), else None. Only types and shapes are looked at here (no pass over ``A``):
+    the first sweep checks the structure (column indices in range, ``indptr`` monotone
+    within the arrays) and the finiteness, as :func:`~numlearn._validation.check_operator`
+    would, and a matrix that fails goes through that function for the message. Rows need
+    not be sorted and may repeat a column (the kernels sum duplicates as they go), so a
+    non-canonical CSR is swept as it is instead of being copied into canonical form."""
+    if getattr(A, "format", None) != "csr" or not sp.issparse(A):
+        return None
+    indptr, indices, data = A.indptr, A.indices, A.data
+    shape = A.shape
+    if (type(indptr) is not np.ndarray or type(indices) is not np.ndarray
+            or type(data) is not np.ndarray or len(shape) != 2 or shape[0] != shape[1]
+            or data.dtype != np.float64 or data.ndim != 1 or indices.ndim != 1
+            or indptr.ndim != 1 or indptr.shape[0] != shape[0] + 1
+            or indptr.dtype not in _INDEX_DTYPES or indices.dtype not in _INDEX_DTYPES):
+        return None
+    return indptr, indices, data
 
 
 @suggest_keywords
@@ -235,25 +268,38 @@ def sor(
     (which also needs a symmetric ``A``) 13.0 ms.
 
     *Kernels, and what a call costs.* Without ``callback``, ``history`` or ``verbose``
-    the whole iteration is one Numba call. Its first sweeps run on ``A``'s CSR arrays
-    as given (the diagonal found and divided by row by row); the first one also yields
-    ``‖r_0‖`` (``‖b‖`` for ``x0 = 0``, else the fused residual of ``x0``) and checks that
-    ``A`` is finite with a nonzero diagonal, so a call makes no pass over ``A`` besides
-    its sweeps. After 8 sweeps, if more than 8 may remain, the sweeps switch to
-    ``B = ωD⁻¹(L + U)`` and ``c = ωD⁻¹b`` (built once, about two sweeps of work), with
-    no division and no diagonal in the inner loop (about 20% faster per sweep on
-    5-point stencils); iterates agree with the ``B`` form to rounding (1e-15
+    the whole iteration is one Numba call. A float64 CSR ``A`` (int32 or int64 indices)
+    is handed to it as it is, without a copy or a pass of its own: its first sweep,
+    which reads every entry anyway, also checks the structure (column indices in range,
+    ``indptr`` monotone within the arrays; rows may be unsorted or repeat a column, the
+    kernels sum duplicates as they go), that ``A`` and ``b`` are finite (a product by 0
+    accumulated per row) and that the diagonal has no zero, and yields ``‖r_0‖`` (``‖b‖``
+    for ``x0 = 0``, else the fused residual of ``x0``). A malformed matrix then goes through
+    :func:`~numlearn._validation.check_operator` for its message; other formats and dense
+    arrays are converted to CSR once. The first sweeps run on ``A``'s CSR arrays (the
+    diagonal found and divided by row by row). After 8 sweeps, if more than 8 may remain,
+    the sweeps switch to ``B = ωD⁻¹(L + U)`` and ``c = ωD⁻¹b`` (built once, about two
+    sweeps of work), with no division and no diagonal in the inner loop (about 20% faster
+    per sweep on 5-point stencils); iterates agree with the ``B`` form to rounding (1e-15
     relative). Both keep ``x_{i−1}`` in a register instead of reading it back from
     memory (see :mod:`numlearn.linalg._sor_kernels`). With a callback, ``history`` or
     ``verbose`` the sweeps are called from Python, over ``B``. SOR sweeps are sequential
     by nature; on NumPy/SciPy inputs they run on one core, in the natural row order.
-    On ``poisson_2d(1000)`` (10^6 unknowns, ω = 1.5, ``rtol=0``) a call of ``k``
-    sweeps took 0.62–0.72, 0.66–0.69, 0.62–0.67 and 0.51–0.58 times pyamg's
-    ``sor(A, x, b, 1.5, iterations=k)`` (including ``x = zeros(n)``) for k = 1, 3, 10,
-    100 (two runs, best of 5 back to back, a loaded 2-core machine). On
-    ``poisson_2d(100)`` (10^4 unknowns) the ~30 µs of argument checks per call weigh
-    more: 0.86–1.4 at k = 1 (noisy), 0.6–0.8 at k = 3, about 0.65 at k = 10, 0.46 at
-    k = 100. Note that pyamg's ``sor`` is a damped Gauss–Seidel sweep,
+    Timed as a user calls it, ``sor(A, b, 1.5, rtol=0, maxiter=k)`` on ``poisson_2d(m)``
+    against pyamg's ``sor(A, x, b, 1.5, iterations=k)`` including ``x = zeros(n)`` (best
+    of several runs back to back, ratios of three repeats, a loaded 2-core machine):
+
+    ===========  ===========  ===========  ===========  ===========
+    unknowns     k = 1        k = 3        k = 10       k = 100
+    ===========  ===========  ===========  ===========  ===========
+    10^4         0.70–0.72    0.59–0.60    0.53–0.55    0.11–0.44
+    10^6         0.60–0.90    0.52–0.67    0.59–0.67    0.40–0.70
+    ===========  ===========  ===========  ===========  ===========
+
+    (two runs of three repeats; the spread at 10^6 and at k = 100 is the machine's load,
+    which once gave 1.25 at 10^6, k = 10; best-of-run times there: 41 ms against 59 ms
+    at k = 1, 185 against 316 ms at k = 10).
+    Note that pyamg's ``sor`` is a damped Gauss–Seidel sweep,
     ``x ← (1 − ω) x + ω GS(x)``, not SOR, so its iterates differ.
 
     *A fixed number of sweeps* (``rtol = atol = 0``, e.g. a multigrid smoother): no
@@ -329,26 +375,45 @@ def sor(
         return result
     check_callable(callback, "callback", allow_none=True)
     maxiter = check_scalar(maxiter, "maxiter", kind=int, low=0)
+    symmetric = bool(symmetric)
+    name = "ssor" if symmetric else "sor"
     # nothing needs Python between sweeps: one Numba call, which checks A's finiteness too
     one_call = callback is None and not return_history and not verbose and maxiter > 0
+    if one_call:
+        arrays = _plain_csr(A)
+        if arrays is not None:  # the kernels read A as it is; the first sweep checks it
+            n = arrays[0].shape[0] - 1
+            omega, rtol, atol = _check_scalars(omega, rtol, atol)
+            check_every = check_scalar(check_every, "check_every", kind=int, low=1)
+            if type(b) is not np.ndarray or b.dtype != np.float64 or b.shape != (n,):
+                b = np.asarray(check_vector(b, "b", n, xp=np), dtype=np.float64)
+            if x0 is not None:
+                x0 = check_vector(x0, "x0", n, xp=np)
+            result = _solve_on_csr(arrays, b, x0, omega, rtol, atol, maxiter, check_every,
+                                   symmetric, name)
+            if result is not None:
+                result.omega = omega
+                return result
+            # A's structure is malformed: check_operator below says how
     A, b, x, omega, rtol, atol = _check_common(A, b, x0, omega, rtol, atol,
                                                finite_A=not one_call)
     check_every = check_scalar(check_every, "check_every", kind=int, low=1)
-    symmetric = bool(symmetric)
-    name = "ssor" if symmetric else "sor"
     if one_call:
-        result = _solve_on_csr(A, b, x, x0 is not None, omega, rtol, atol, maxiter,
+        result = _solve_on_csr((A.indptr, A.indices, A.data), b,
+                               None if x0 is None else x, omega, rtol, atol, maxiter,
                                check_every, symmetric, name)
+        if result is None:  # cannot happen: check_operator returned a canonical CSR
+            raise RuntimeError("sor: the canonical CSR copy of A failed its structure check.")
         result.omega = omega
         return result
     split = _Split(A, omega)
     rnorm0 = float(np.linalg.norm(b - A @ x)) if x0 is not None else float(np.linalg.norm(b))
     ops = _NumbaOps(split, A, b)
-    x, k, status, rnorm, history = sor_iterations(
+    monitor = Monitor(name, verbose=verbose, callback=callback, return_history=return_history)
+    x, k, status, rnorm = sor_iterations(
         ops, x, ops.c, rnorm0, rtol=rtol, atol=atol, maxiter=maxiter, check_every=check_every,
-        symmetric=symmetric, callback=callback, return_history=return_history,
-        progress=Progress(name, verbose))
-    result = sor_result(x, k, status, rnorm, history, name, stacklevel=4)
+        symmetric=symmetric, monitor=monitor)
+    result = monitor.result(status, n_iter=k, x=x, residual_norm=float(rnorm), stacklevel=3)
     result.omega = omega
     return result
 
@@ -396,18 +461,35 @@ for _name in ("__contains__", "__iter__", "__len__", "__repr__", "__eq__", "__ne
     setattr(_LazyResidualResult, _name, _materializing(_name))
 
 
-def _solve_on_csr(A, b, x, x0_given, omega, rtol, atol, maxiter, check_every, symmetric,
-                  name) -> SolverResult:
+def _solve_on_csr(arrays, b, x0, omega, rtol, atol, maxiter, check_every, symmetric,
+                  name) -> SolverResult | None:
     """:func:`sor` when nothing needs Python between sweeps: one Numba call
-    (:func:`~numlearn.linalg._sor_kernels.sor_solve_csr`) sweeping on ``A`` itself, with
-    the split built only for long solves, and residuals only where the stopping rule
-    needs them."""
-    xold = np.empty_like(x)
-    k, rnorm0, rnorm, code, bad_row = sor_solve_csr(
-        A.indptr, A.indices, A.data, b, x, xold, omega, symmetric, check_every, rtol, atol,
-        DIVERGENCE_FACTOR, maxiter, x0_given, _SPLIT_AFTER)
-    if code == 3:  # the message of check_operator, whose pass over A this sweep replaced
-        raise ValueError("A contains NaN or infinity; all entries must be finite.")
+    (:func:`~numlearn.linalg._sor_kernels.sor_solve_csr`) sweeping on ``A``'s CSR
+    ``arrays`` themselves from ``x0`` (checked, or None for zeros; not modified), with the
+    split built only for long solves, and residuals only where the stopping rule needs
+    them. The first sweep checks ``A``'s structure (None if it is malformed: the caller
+    then runs :func:`~numlearn._validation.check_operator` for the message) and that
+    ``A`` and ``b`` are finite."""
+    indptr, indices, data = arrays
+    n = b.shape[0]
+    check_finite = True
+    while True:
+        x = np.zeros(n) if x0 is None else np.array(x0, dtype=np.float64, copy=True)
+        xold = np.empty_like(x)
+        k, rnorm0, rnorm, code, bad_row = sor_solve_csr(
+            indptr, indices, data, b, x, xold, omega, symmetric, check_every, rtol, atol,
+            DIVERGENCE_FACTOR, maxiter, x0 is not None, _SPLIT_AFTER, check_finite)
+        if code == 5:
+            return None
+        if code != 3:
+            break
+        # the sweep's finiteness probe fired: the exact checks (and messages) of
+        # check_operator and check_vector, on this rare path only
+        if not np.all(np.isfinite(data[:indptr[-1]])):
+            raise ValueError("A contains NaN or infinity; all entries must be finite.")
+        if not np.all(np.isfinite(b)):
+            raise ValueError("b contains NaN or infinity; all entries must be finite.")
+        check_finite = False  # finite inputs whose products overflowed: sweep again
     if bad_row >= 0:
         raise _zero_diagonal_error(bad_row)
     if not math.isfinite(rnorm0):
@@ -416,7 +498,7 @@ def _solve_on_csr(A, b, x, x0_given, omega, rtol, atol, maxiter, check_every, sy
     if code:
         status = Status.SUCCESS if code == 1 else Status.DIVERGED
     elif threshold > 0:  # maxiter reached: the stopping rule needs the last residual
-        rnorm = float(residual_norm_csr(A.indptr, A.indices, A.data, b, x))
+        rnorm = float(residual_norm_csr(indptr, indices, data, b, x))
         if rnorm <= threshold:
             status = Status.SUCCESS
         elif not rnorm <= DIVERGENCE_FACTOR * rnorm0:
@@ -427,10 +509,12 @@ def _solve_on_csr(A, b, x, x0_given, omega, rtol, atol, maxiter, check_every, sy
         status = Status.MAX_ITER if math.isfinite(np.add.reduce(x)) else Status.DIVERGED
         result = _LazyResidualResult(make_result(status=status, n_iter=k, x=x))
         object.__setattr__(result, "_pending",
-                           lambda: residual_norm_csr(A.indptr, A.indices, A.data, b, x))
+                           lambda: residual_norm_csr(indptr, indices, data, b, x))
         warn_if_not_converged(result, name, stacklevel=4)
         return result
-    return sor_result(x, k, status, rnorm, None, name, stacklevel=5)
+    result = make_result(status=status, n_iter=k, x=x, residual_norm=float(rnorm))
+    warn_if_not_converged(result, name, stacklevel=4)
+    return result
 
 
 class _NumbaOps:

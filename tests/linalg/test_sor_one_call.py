@@ -12,13 +12,15 @@ from sklearn.exceptions import ConvergenceWarning
 from numlearn import Status
 from numlearn.datasets import poisson_2d
 from numlearn.linalg._sor_kernels import (
+    BAD_STRUCTURE,
+    NOT_FINITE,
+    SWEEP_OK,
     residual_norm_csr,
     sor_backward,
     sor_backward_csr,
     sor_forward,
-    sor_forward_csr,
-    sor_forward_residual_csr,
     sor_split,
+    sor_sweep_csr,
 )
 from numlearn.linalg.sor import _SPLIT_AFTER, optimal_omega, sor
 
@@ -100,24 +102,46 @@ def test_csr_kernels_against_numpy():
     omega = 1.2
     # forward sweep: x ← x + (D/ω + L)⁻¹ (b − A x)
     expected = x0 + np.linalg.solve(np.diag(D) / omega + np.tril(dense, -1), b - dense @ x0)
-    x = x0.copy()
-    bb, bad, probe = sor_forward_csr(A.indptr, A.indices, A.data, b, x, omega)
-    np.testing.assert_allclose(x, expected, rtol=1e-13)
-    assert bb == pytest.approx(b @ b) and bad == -1 and probe == 0.0
-    x, xold = x0.copy(), np.empty(30)
-    rr, bad, probe = sor_forward_residual_csr(A.indptr, A.indices, A.data, b, x, xold, omega)
-    np.testing.assert_allclose(x, expected, rtol=1e-13)
-    assert np.array_equal(xold, x0) and rr == pytest.approx(np.sum((b - dense @ x0) ** 2))
+    for check in (False, True):  # rows unsorted: read as they are
+        x, xold = x0.copy(), np.full(30, -7.0)
+        bb, bad, code = sor_sweep_csr(A.indptr, A.indices, A.data, b, x, xold, omega, False,
+                                      check)
+        np.testing.assert_allclose(x, expected, rtol=1e-13)
+        assert bb == pytest.approx(b @ b) and bad == -1 and np.all(xold == -7.0)
+        assert code == SWEEP_OK
+        x, xold = x0.copy(), np.empty(30)
+        rr, bad, code = sor_sweep_csr(A.indptr, A.indices, A.data, b, x, xold, omega, True,
+                                      check)
+        np.testing.assert_allclose(x, expected, rtol=1e-13)
+        assert np.array_equal(xold, x0) and rr == pytest.approx(np.sum((b - dense @ x0) ** 2))
+        assert code == SWEEP_OK
     expected = x0 + np.linalg.solve(np.diag(D) / omega + np.triu(dense, 1), b - dense @ x0)
     x = x0.copy()
     sor_backward_csr(A.indptr, A.indices, A.data, b, x, omega)
     np.testing.assert_allclose(x, expected, rtol=1e-13)
     assert residual_norm_csr(A.indptr, A.indices, A.data, b, x0) == pytest.approx(
         np.linalg.norm(b - dense @ x0), rel=1e-13)
-    bad_A = A.copy()
-    bad_A.data[5] = np.inf
-    assert np.isnan(sor_forward_csr(bad_A.indptr, bad_A.indices, bad_A.data, b, x0.copy(),
-                                    omega)[2])
+    for position in (0, 5, 29):  # a non-finite entry of A or b anywhere: the probe fires
+        for value in (np.nan, np.inf, -np.inf):
+            for residual in (False, True):
+                bad_A = A.copy()
+                bad_A.data[position] = value
+                assert sor_sweep_csr(bad_A.indptr, bad_A.indices, bad_A.data, b, x0.copy(),
+                                     np.empty(30), omega, residual, True)[2] == NOT_FINITE
+                bad_b = b.copy()
+                bad_b[position] = value
+                assert sor_sweep_csr(A.indptr, A.indices, A.data, bad_b, x0.copy(),
+                                     np.empty(30), omega, residual, True)[2] == NOT_FINITE
+    # malformed structure: refused before anything is read out of bounds
+    for field, position, value in [("indices", 3, 30), ("indices", 3, -1),
+                                   ("indices", 0, 10**8), ("indptr", 0, 1),
+                                   ("indptr", 30, A.nnz + 1), ("indptr", 2, 0)]:
+        arrays = {"indptr": A.indptr.copy(), "indices": A.indices.copy()}
+        arrays[field][position] = value
+        assert sor_sweep_csr(arrays["indptr"], arrays["indices"], A.data, b, x0.copy(),
+                             np.empty(30), omega, False, True)[2] == BAD_STRUCTURE
+    assert sor_sweep_csr(A.indptr, A.indices, A.data[:-1], b, x0.copy(), np.empty(30),
+                         omega, False, True)[2] == BAD_STRUCTURE
 
 
 def test_fixed_sweeps_result_fields_and_lazy_residual():
@@ -181,3 +205,56 @@ def test_omega_optimal(m):
     assert optimal_omega(A) == res.omega
     with pytest.raises(ValueError, match="omega must be one of 'optimal'"):
         sor(A, b, omega="best")
+
+
+def test_csr_read_in_place_and_others_checked():
+    """A float64 CSR goes to the kernels as it is (no copy, no structure pass of its own);
+    unsorted rows and duplicates give the canonical matrix's iterates, malformed
+    structure and non-finite values the messages of the checked path."""
+    A = nonsymmetric_unsorted(40, seed=5)
+    n = A.shape[0]
+    b = np.random.default_rng(2).standard_normal(n)
+    canonical = A.copy()
+    canonical.sort_indices()
+    # duplicates: every entry of row 3 split into two halves, the second ones at the end
+    rows = [list(zip(A.indices[A.indptr[i]:A.indptr[i + 1]],
+                     A.data[A.indptr[i]:A.indptr[i + 1]])) for i in range(n)]
+    rows[3] = [(j, v / 2) for j, v in rows[3]] * 2
+    dup = sp.csr_matrix(([v for r in rows for _, v in r], [j for r in rows for j, _ in r],
+                         np.concatenate([[0], np.cumsum([len(r) for r in rows])])),
+                        shape=(n, n))
+    assert dup.nnz == A.nnz + len(rows[3]) // 2
+    for k in (1, 3, 20):
+        for x0 in (None, np.linspace(-1, 1, n)):
+            with pytest.warns(ConvergenceWarning):
+                ref = sor(canonical, b, 1.1, x0=x0, rtol=0, maxiter=k).x
+            for M in (A, dup, sp.csr_array(A), A.tocsc(), A.toarray()):
+                with pytest.warns(ConvergenceWarning):
+                    x = sor(M, b, 1.1, x0=x0, rtol=0, maxiter=k).x
+                np.testing.assert_allclose(x, ref, rtol=1e-13, atol=1e-13)
+    before = [a.copy() for a in (A.indptr, A.indices, A.data)]
+    sor(A, b, 1.1)
+    assert all(np.array_equal(u, v) for u, v in zip(before, (A.indptr, A.indices, A.data)))
+    bad = canonical.copy()
+    bad.indices[7] = n
+    with pytest.raises(ValueError, match=r"A.indices must be column indices in \[0, 40\)"):
+        sor(bad, b, rtol=0, maxiter=1)
+    bad = canonical.copy()
+    bad.indptr[-1] = bad.nnz + 3
+    with pytest.raises(ValueError, match="A.indptr must end at most"):
+        sor(bad, b, x0=np.ones(n))
+    nan_b = b.copy()
+    nan_b[-1] = np.nan
+    with pytest.raises(ValueError, match="b contains NaN or infinity"):
+        sor(canonical, nan_b, rtol=0, maxiter=1)
+    with pytest.raises(ValueError, match="b must be a vector of length 40"):
+        sor(canonical, b[:-1])
+    # finite inputs whose products overflow in the first sweep are not called non-finite
+    big = sp.csr_matrix(np.array([[1.0, 1e300], [1e300, 1.0]]))
+    for x0 in (None, np.array([0.0, 1e10])):
+        with pytest.raises(ValueError, match="initial residual b - A x0 is not finite"):
+            sor(big, np.array([1e300, 1.0]) if x0 is None else np.ones(2), x0=x0, rtol=0,
+                maxiter=2)
+    with pytest.warns(ConvergenceWarning, match="Diverged"):  # overflows in sweep 2
+        res = sor(big, np.ones(2), 1.0, rtol=0, maxiter=3)
+    assert res.status is Status.DIVERGED
