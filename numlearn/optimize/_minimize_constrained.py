@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 from collections.abc import Callable
@@ -12,6 +13,7 @@ import scipy.sparse as sp
 from scipy.optimize import OptimizeResult
 
 from numlearn._progress import Progress
+from numlearn._threads import single_threaded_blas
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
     check_callable,
@@ -24,6 +26,7 @@ from numlearn._validation import (
 from numlearn.optimize._minimize_eq import _NumpyBackend
 from numlearn.optimize._minimize_eq_core import (
     MINIMIZE_EQ_DEFAULT_OPTIONS,
+    InertiaChecks,
     solve,
     validate,
 )
@@ -40,6 +43,9 @@ MINIMIZE_CONSTRAINED_DEFAULT_OPTIONS = {
     "slack_multiplier0": 0.1,
     "auto_direct_max": 5000,
 }
+
+# dense reformulations up to this order run with one BLAS thread
+_SINGLE_THREAD_MAX = 1000
 
 _INFEASIBLE_MESSAGE = (
     "Infeasible: the iterates reached a local minimizer of the constraint violation "
@@ -326,25 +332,29 @@ def minimize_constrained(
                      lam, sketch, block_size, tol, maxiter, superlinear, rng,
                      user_callback, opts, _Backend())
         p["stop_test"] = stop
+        p["checks"] = InertiaChecks
         tol_h = p["opts"]["reduced_hessian_tol"]
         p["reduced_hessian_pd"] = lambda z, w, H: problem.reduced_hessian_pd(z, w, H, tol_h)
         return solve(p, progress)
 
-    engine_result = run(z0, lambda0, maxiter)
-    if engine_result["status"] in (Status.STAGNATION, Status.BREAKDOWN) and \
-            stop.violation > math.sqrt(tol):
-        # stuck away from the feasible set: least-squares feasibility restoration on
-        # ‖c(x, s)‖², then either a restart from the feasible point or "infeasible"
-        z = _restore(problem, np.asarray(engine_result["x"]))
-        x_r = z[:problem.n]
-        if stop.original_violation(x_r) > math.sqrt(tol):
-            engine_result = _infeasible_result(engine_result, problem, z)
-        else:
-            nit0 = engine_result["nit"]
-            engine_result = run(z, None, max(int(maxiter) - nit0, 0))
-            engine_result["nit"] += nit0
-            engine_result["n_iter"] += nit0
-    result = _result(engine_result, problem, stop)
+    # small dense systems: one BLAS thread (threads only add synchronization there)
+    small = not problem.sparse and problem.N + problem.mz <= _SINGLE_THREAD_MAX
+    with single_threaded_blas() if small else contextlib.nullcontext():
+        engine_result = run(z0, lambda0, maxiter)
+        if engine_result["status"] in (Status.STAGNATION, Status.BREAKDOWN) and \
+                stop.violation > math.sqrt(tol):
+            # stuck away from the feasible set: least-squares feasibility restoration on
+            # ‖c(x, s)‖², then either a restart from the feasible point or "infeasible"
+            z = _restore(problem, np.asarray(engine_result["x"]))
+            x_r = z[:problem.n]
+            if stop.original_violation(x_r) > math.sqrt(tol):
+                engine_result = _infeasible_result(engine_result, problem, z)
+            else:
+                nit0 = engine_result["nit"]
+                engine_result = run(z, None, max(int(maxiter) - nit0, 0))
+                engine_result["nit"] += nit0
+                engine_result["n_iter"] += nit0
+        result = _result(engine_result, problem, stop)
     result["sketch"] = sketch
     warn_if_not_converged(result, "minimize_constrained")
     return result

@@ -34,8 +34,8 @@ from numlearn._validation import (
 )
 from numlearn.linalg import sketch_and_project
 
-__all__ = ["MINIMIZE_EQ_SKETCHES", "MINIMIZE_EQ_DEFAULT_OPTIONS", "Backend", "validate",
-           "solve"]
+__all__ = ["MINIMIZE_EQ_SKETCHES", "MINIMIZE_EQ_DEFAULT_OPTIONS", "Backend", "InertiaChecks",
+           "validate", "solve"]
 
 #: Inner solvers of :func:`minimize_eq`: the sketches of
 #: :func:`~numlearn.linalg.sketch_and_project`, and ``"direct"`` (exact solves, a baseline).
@@ -443,6 +443,52 @@ class _Checks:
         return self._h_norm
 
 
+class InertiaChecks(_Checks):
+    """:class:`_Checks` from one symmetric eigenvalue call for small dense NumPy systems.
+
+    By the inertia theorem of saddle-point matrices (Gould 1985; Nocedal & Wright,
+    Thm. 16.3), ``K_τ = [[H − τI, Gᵀ], [G, 0]]`` has exactly ``n`` positive and ``m``
+    negative eigenvalues iff ``G`` has full row rank and ``λ_min(ZᵀHZ) > τ`` (``Z`` an
+    orthonormal basis of ``null(G)``, so ``Zᵀ(H − τI)Z = ZᵀHZ − τI``). With
+    ``τ = reduced_hessian_tol`` that is the outcome in which :class:`_Checks` finds no
+    rank deficiency and no shift, decided here by one ``eigvalsh`` of a matrix of order
+    ``n + m`` instead of an SVD of ``G``, a QR factorization and an ``eigvalsh`` of the
+    reduced Hessian. Any other inertia (or eigenvalues within a relative ``1e-10`` of
+    zero) falls back to :class:`_Checks`, which then decides rank, shift and the basis.
+    Used by :func:`~numlearn.optimize.minimize_constrained` (``p["checks"]``);
+    :func:`~numlearn.optimize.minimize_eq` keeps :class:`_Checks`.
+    """
+
+    #: largest ``n + m`` decided by the inertia test (an eigenvalue solve of that order)
+    max_order = 400
+
+    def __init__(self, H, G, opts: dict, n: int, m: int, backend: Backend, *,
+                 known_pd: bool = False):
+        if (n + m > self.max_order or opts["accuracy_constant"] == "paper"
+                or not isinstance(H, np.ndarray) or not isinstance(G, np.ndarray)):
+            super().__init__(H, G, opts, n, m, backend, known_pd=known_pd)
+            return
+        K = np.zeros((n + m, n + m))
+        K[:n, :n] = H
+        K[:n, n:] = G.T
+        K[n:, :n] = G
+        idx = np.arange(n)
+        K[idx, idx] -= opts["reduced_hessian_tol"]
+        ev = np.linalg.eigvalsh(K)  # ascending
+        cut = 1e-10 * max(-ev[0], ev[-1], 1e-300)
+        if not (ev[m - 1] < -cut and ev[m] > cut):  # not m negative and n positive
+            super().__init__(H, G, opts, n, m, backend, known_pd=known_pd)
+            return
+        self.backend = backend
+        self.dense = n <= opts["dense_max"]
+        self.xi_G = 1.0  # only the "paper" accuracy constant reads it (not here)
+        self.singular = False
+        self.range_basis = None
+        self._H = H
+        self._h_norm = None
+        self.shift = 0.0
+
+
 class _InnerSolver:
     """Warm-started sketch-and-project solves whose block grows when a solve stalls.
 
@@ -503,6 +549,7 @@ def solve(p: dict, progress: Progress) -> SolverResult:
     status, message = Status.MAX_ITER, None
 
     stop_test = p.get("stop_test")
+    checks_class = p.get("checks", _Checks)  # a front door's choice (InertiaChecks)
     while True:
         if stop_test is not None:  # a front door's own stopping test (minimize_constrained)
             verdict = stop_test(pt, kkt, n_iter, mu)
@@ -518,7 +565,7 @@ def solve(p: dict, progress: Progress) -> SolverResult:
         x, lam, c, G, gl = pt["x"], pt["lam"], pt["c"], pt["G"], pt["grad_l"]
         H = prob.lagrangian_hessian(x, lam)
         known_pd = p.get("reduced_hessian_pd")  # a front door's structural test
-        checks = _Checks(H, G, opts, n, m, be,
+        checks = checks_class(H, G, opts, n, m, be,
                          known_pd=known_pd is not None and known_pd(x, lam, H))
         c_rhs = c
         if checks.singular:
