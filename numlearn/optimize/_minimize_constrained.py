@@ -30,7 +30,11 @@ from numlearn.optimize._minimize_eq_core import (
     solve,
     validate,
 )
-from numlearn.optimize._scipy_problem import Objective, StackedConstraints
+from numlearn.optimize._scipy_problem import (
+    FD_RELATIVE_ERROR,
+    Objective,
+    StackedConstraints,
+)
 from numlearn.optimize._squared_slack import SquaredSlackProblem
 
 __all__ = ["minimize_constrained", "ConstrainedResult", "MINIMIZE_CONSTRAINED_DEFAULT_OPTIONS"]
@@ -42,6 +46,7 @@ MINIMIZE_CONSTRAINED_DEFAULT_OPTIONS = {
     "infeasible_tol": 1e-7,
     "slack_multiplier0": 0.1,
     "auto_direct_max": 5000,
+    "fd_tol_factor": 10.0,
 }
 
 # dense reformulations up to this order run with one BLAS thread
@@ -182,7 +187,15 @@ def minimize_constrained(
         Columns of each sketch (see :func:`~numlearn.optimize.minimize_eq`).
     tol : float, optional
         Stop when the KKT residual of the original problem (with complementarity) is
-        ``≤ tol`` (default 1e-8).
+        ``≤ tol`` (default 1e-8). With finite-difference gradients (``jac`` a scheme or
+        None, or a constraint without a Jacobian) the residual cannot go below the
+        differences' error, so the test is ``≤ max(tol, fd_tol_factor·√n·e)`` with
+        ``e = ε_fd·(max(1, |f|)/s + s)``, ``s = max(1, ‖x‖_∞)`` (rounding plus
+        truncation error of a difference with SciPy's step ``ε_fd^{1/2}·max(1, |x|)``
+        at unit curvature; ``ε_fd`` is ``√ε`` for ``"2-point"``, ``ε^{2/3}`` for
+        ``"3-point"``, ``ε`` for ``"cs"``), plus the same term with ``|C|`` and
+        ``Σ|yᵢ|`` for finite-difference constraint Jacobians; ``result.kkt_tol`` is
+        the tolerance used.
     maxiter : int, optional
         Maximum number of Newton iterations (default 1000).
     superlinear : bool or float, optional
@@ -200,8 +213,8 @@ def minimize_constrained(
         (:func:`~numlearn.optimize.minimize_eq`'s, and ``infeasible_tol`` (1e-7),
         ``slack_multiplier0`` (0.1: the slack multipliers start at ``−0.1``, so the
         slacks have positive curvature from the first iteration) and
-        ``auto_direct_max`` (5000)), and ``maxiter``, ``tol``, ``sketch``, ... as in
-        SciPy's ``options``.
+        ``auto_direct_max`` (5000), ``fd_tol_factor`` (10, see ``tol``)), and
+        ``maxiter``, ``tol``, ``sketch``, ... as in SciPy's ``options``.
         Unknown keys raise a ``TypeError`` with the closest valid names.
     verbose : int, optional
         0 (default) silent; 1 a progress line every few seconds; 2 every iteration.
@@ -218,7 +231,8 @@ def minimize_constrained(
         ``multipliers`` (all of them in one array), ``constr`` (constraint values, the
         bounded ``x`` last), ``lagrangian_grad``, ``optimality`` (``‖∇f + Jᵀv‖_∞``),
         ``constr_violation`` (largest violation), ``complementarity`` (largest
-        ``|vᵢ gapᵢ|``), ``kkt_norm``, ``success``, ``status``, ``message``, ``nit``
+        ``|vᵢ gapᵢ|``), ``kkt_norm``, ``kkt_tol`` (the KKT tolerance applied:
+        ``tol``, or larger with finite-difference gradients), ``success``, ``status``, ``message``, ``nit``
         (= ``n_iter``), ``nfev``, ``njev``, ``nhev``, ``constr_nfev``, ``constr_njev``,
         ``constr_nhev``, ``n_inner``, ``n_sketch_rows``, ``history`` (the
         reformulation's KKT norm per iteration), ``mu``, ``nu``. ``status`` is
@@ -296,6 +310,7 @@ def minimize_constrained(
                 verbose = value
     infeasible_tol = check_scalar(opts.pop("infeasible_tol"), "options['infeasible_tol']",
                                   low=0.0)
+    fd_factor = check_scalar(opts.pop("fd_tol_factor"), "options['fd_tol_factor']", low=0.0)
     tol = check_scalar(tol, "tol", low=0.0, include_low=False)
     x = np.array(check_vector(np.asarray(x0, dtype=np.float64), "x0", np.size(x0)),
                  dtype=np.float64).ravel()
@@ -324,7 +339,7 @@ def minimize_constrained(
     engine_constraints = {"type": "eq", "fun": problem.cfun, "jac": problem.cjac,
                           "hess": problem.chess}
     rng = check_random_state(random_state)
-    stop = _StopTest(problem, tol, infeasible_tol)
+    stop = _StopTest(problem, tol, infeasible_tol, fd_factor)
     progress = Progress("minimize_constrained", verbose, measure="KKT norm")
 
     def run(z, lam, maxiter):
@@ -402,11 +417,33 @@ def _wrap_callback(callback, problem):
 class _StopTest:
     """The KKT test of the original problem, and the infeasibility test."""
 
-    def __init__(self, problem, tol, infeasible_tol):
+    def __init__(self, problem, tol, infeasible_tol, fd_factor=0.0):
         self.problem, self.tol, self.infeasible_tol = problem, tol, infeasible_tol
         self.violation = math.inf
         self.last = None
         self.n_stationary = 0
+        # relative errors of finite-difference gradients (0 where derivatives are exact)
+        self.fd_obj = FD_RELATIVE_ERROR.get(problem.obj.jac_kind, 0.0)
+        self.fd_con = max((FD_RELATIVE_ERROR[m] for m in problem.cons.fd_methods),
+                          default=0.0)
+        self.fd_factor = fd_factor
+        self.kkt_tol = tol
+
+    def tol_at(self, x, f, y) -> float:
+        """The KKT tolerance at ``x``: ``tol``, raised to the error of the
+        finite-difference gradients when there are any (see ``fd_tol_factor``)."""
+        if not (self.fd_obj or self.fd_con) or not self.fd_factor:
+            return self.tol
+        # a forward difference of step h = √ε·max(1, |x|) errs by ~ ε|f|/h (rounding)
+        # + h|f''|/2 (truncation): √ε·(|f|/max(1, |x|) + max(1, |x|)) with unit
+        # curvature; a constraint row's error enters the stationarity times |yᵢ|
+        xs = max(1.0, float(np.max(np.abs(x))))
+        f_scale = abs(f) if math.isfinite(f) else 0.0
+        err = self.fd_obj * (max(1.0, f_scale) / xs + xs)
+        if self.fd_con and y.size:
+            c_scale = float(np.max(np.abs(self.problem.cons.values(x))))
+            err += self.fd_con * float(np.sum(np.abs(y))) * (max(1.0, c_scale) / xs + xs)
+        return max(self.tol, self.fd_factor * math.sqrt(x.shape[0]) * err)
 
     def measures(self, pt) -> dict:
         prob = self.problem
@@ -424,7 +461,10 @@ class _StopTest:
         meas = self.measures(pt)
         self.last = meas
         self.violation = float(np.max(meas["viol"])) if meas["viol"].size else 0.0
-        if meas["kkt"] <= self.tol:
+        prob = self.problem
+        self.kkt_tol = self.tol_at(pt["x"][:prob.n], pt["f"],
+                                   prob.row_multipliers(pt["lam"]))
+        if meas["kkt"] <= self.kkt_tol:
             return Status.SUCCESS, None
         # infeasibility: the original constraints' violation is stationary (a local
         # minimizer of ½‖viol‖² when it persists) while not small
@@ -503,7 +543,8 @@ def _result(res: SolverResult, problem, stop: _StopTest) -> ConstrainedResult:
     viol, compl, kkt = parts["viol"], parts["compl"], parts["kkt"]
     status, message = res["status"], res["message"]
     if status is not Status.SUCCESS and status is not Status.INFEASIBLE and \
-            status is not Status.CALLBACK_STOP and kkt <= stop.tol:
+            status is not Status.CALLBACK_STOP and \
+            kkt <= stop.tol_at(x, float(res["fun"]), y):
         status, message = Status.SUCCESS, Status.SUCCESS.message
     out = ConstrainedResult(make_result(status=status, n_iter=res["n_iter"]))
     if message is not None:
@@ -517,7 +558,8 @@ def _result(res: SolverResult, problem, stop: _StopTest) -> ConstrainedResult:
         optimality=float(np.max(np.abs(grad_l))) if n else 0.0,
         constr_violation=float(np.max(viol)) if viol.size else 0.0,
         complementarity=float(np.max(compl)) if compl.size else 0.0,
-        kkt_norm=kkt, nit=res["nit"], nfev=obj.nfev, njev=obj.njev, nhev=obj.nhev,
+        kkt_norm=kkt, kkt_tol=stop.tol_at(x, float(res["fun"]), y), nit=res["nit"],
+        nfev=obj.nfev, njev=obj.njev, nhev=obj.nhev,
         constr_nfev=cons.nfev, constr_njev=cons.njev, constr_nhev=cons.nhev,
         n_inner=res["n_inner"], n_sketch_rows=res["n_sketch_rows"],
         block_size=res["block_size"], history=res["history"], mu=res["mu"], nu=res["nu"],
