@@ -22,6 +22,7 @@ import warnings
 from abc import ABC, abstractmethod
 
 import numpy as np
+from scipy.linalg.lapack import dsytrf as _dsytrf
 from scipy.optimize import NonlinearConstraint, OptimizeWarning
 
 from numlearn._progress import Progress
@@ -451,10 +452,12 @@ class InertiaChecks(_Checks):
     negative eigenvalues iff ``G`` has full row rank and ``λ_min(ZᵀHZ) > τ`` (``Z`` an
     orthonormal basis of ``null(G)``, so ``Zᵀ(H − τI)Z = ZᵀHZ − τI``). With
     ``τ = reduced_hessian_tol`` that is the outcome in which :class:`_Checks` finds no
-    rank deficiency and no shift, decided here by one ``eigvalsh`` of a matrix of order
-    ``n + m`` instead of an SVD of ``G``, a QR factorization and an ``eigvalsh`` of the
-    reduced Hessian. Any other inertia (or eigenvalues within a relative ``1e-10`` of
-    zero) falls back to :class:`_Checks`, which then decides rank, shift and the basis.
+    rank deficiency and no shift, decided here by the symmetric indefinite factorization
+    ``K_τ = LDLᵀ`` (LAPACK ``dsytrf``, Bunch–Kaufman pivoting; the inertia of ``K_τ`` is
+    that of ``D``) instead of an SVD of ``G``, a QR factorization and an ``eigvalsh`` of
+    the reduced Hessian. Any other inertia (or a ``1 × 1`` pivot within a relative
+    ``1e-10`` of zero) falls back to :class:`_Checks`, which then decides rank, shift
+    and the basis.
     Used by :func:`~numlearn.optimize.minimize_constrained` (``p["checks"]``);
     :func:`~numlearn.optimize.minimize_eq` keeps :class:`_Checks`.
     """
@@ -474,9 +477,15 @@ class InertiaChecks(_Checks):
         K[n:, :n] = G
         idx = np.arange(n)
         K[idx, idx] -= opts["reduced_hessian_tol"]
-        ev = np.linalg.eigvalsh(K)  # ascending
-        cut = 1e-10 * max(-ev[0], ev[-1], 1e-300)
-        if not (ev[m - 1] < -cut and ev[m] > cut):  # not m negative and n positive
+        cut = 1e-10 * max(float(np.max(np.abs(K))), 1e-300)
+        # Bunch–Kaufman LDLᵀ: the inertia of K_τ is that of D (Sylvester); each 2×2
+        # pivot block has one positive and one negative eigenvalue
+        ldl, ipiv, info = _dsytrf(K, lower=1, overwrite_a=1)
+        two = ipiv < 0
+        n2 = int(np.count_nonzero(two)) // 2
+        d = np.diagonal(ldl)[~two]
+        if info < 0 or not (np.count_nonzero(d > cut) + n2 == n
+                            and np.count_nonzero(d < -cut) + n2 == m):
             super().__init__(H, G, opts, n, m, backend, known_pd=known_pd)
             return
         self.backend = backend

@@ -317,6 +317,9 @@ class StackedConstraints:
         E[np.arange(nb), self.bound_index] = 1.0
         self.bound_rows = sp.csr_matrix(E) if self.sparse else E
         self._key = None
+        # linear constraints and bounds only: J is constant, stacked once
+        self._all_linear = all(b.A is not None for b in self.blocks)
+        self._J_const = None
 
     def _eval(self, x):
         key = x.tobytes()
@@ -345,6 +348,9 @@ class StackedConstraints:
     def jacobian(self, x):
         """``J(x)``, shape ``(m, n)``, dense or CSR."""
         self._eval(x)
+        if self._J is None and self._J_const is not None:  # counted as an evaluation
+            self._J = self._J_const
+            self.njev += 1
         if self._J is None:
             parts = []
             for b, k in zip(self.blocks, self.sizes):
@@ -357,6 +363,8 @@ class StackedConstraints:
             parts.append(self.bound_rows)
             self.njev += 1
             self._J = sp.vstack(parts, format="csr") if self.sparse else np.vstack(parts)
+            if self._all_linear:
+                self._J_const = self._J
         return self._J
 
     @property
