@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import OptimizeResult
 
+from numlearn._monitor import Monitor
 from numlearn._progress import Progress
 from numlearn._threads import single_threaded_blas
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
@@ -350,7 +351,10 @@ def minimize_constrained(
         p["checks"] = InertiaChecks
         tol_h = p["opts"]["reduced_hessian_tol"]
         p["reduced_hessian_pd"] = lambda z, w, H: problem.reduced_hessian_pd(z, w, H, tol_h)
-        return solve(p, progress)
+        monitor = Monitor("minimize_constrained", verbose=verbose, callback=p["callback"],
+                          return_history=True, measure="KKT norm")
+        monitor.progress = progress  # one progress report over a restart
+        return solve(p, monitor)
 
     # small dense systems: one BLAS thread (threads only add synchronization there)
     small = not problem.sparse and problem.N + problem.mz <= _SINGLE_THREAD_MAX

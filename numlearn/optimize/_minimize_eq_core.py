@@ -25,8 +25,8 @@ import numpy as np
 from scipy.linalg.lapack import dsytrf as _dsytrf
 from scipy.optimize import NonlinearConstraint, OptimizeWarning
 
-from numlearn._progress import Progress
-from numlearn._result import SolverResult, Status, make_result
+from numlearn._monitor import Monitor
+from numlearn._result import SolverResult, Status
 from numlearn._validation import (
     check_callable,
     check_option,
@@ -542,8 +542,13 @@ class _InnerSolver:
             self.block_size = min(2 * self.block_size, self.max_block)
 
 
-def solve(p: dict, progress: Progress) -> SolverResult:
-    """Run :func:`minimize_eq` on the problem ``p`` returned by :func:`validate`."""
+def solve(p: dict, monitor: Monitor) -> SolverResult:
+    """Run :func:`minimize_eq` on the problem ``p`` returned by :func:`validate`.
+
+    ``monitor`` (a :class:`~numlearn._monitor.Monitor` with ``return_history=True`` and
+    the validated ``p["callback"]``) keeps the KKT history, reports progress, calls the
+    callback and builds the result; the caller emits the convergence warning.
+    """
     be = p["backend"]
     xp = be.xp
     opts = p["opts"]
@@ -552,7 +557,8 @@ def solve(p: dict, progress: Progress) -> SolverResult:
     pt = prob.point(p["x"], p["lam"], f=p["f0"], g=p["g0"], c=p["c0"], G=p["G0"])
     mu, nu, delta = opts["mu0"], opts["nu0"], opts["delta0"]
     kkt = _kkt_norm(pt)
-    history = [kkt]
+    mon = monitor
+    mon.history.append(kkt)  # the KKT norm at x0: recorded, not an iteration to report
     n_iter, n_singular = 0, 0
     inner = _InnerSolver(p["sketch"], p["block_size"], opts, n + m, rng, xp)
     status, message = Status.MAX_ITER, None
@@ -650,32 +656,28 @@ def solve(p: dict, progress: Progress) -> SolverResult:
             status, message = Status.STAGNATION, _NO_DESCENT_MESSAGE
             if checks.singular:
                 status, message = Status.BREAKDOWN, _SINGULAR_MESSAGE
-            history.append(kkt)
+            mon.history.append(kkt)
             break
         pt = accepted
         kkt = _kkt_norm(pt)
-        history.append(kkt)
-        progress.update(n_iter, kkt)
+        mon.record(kkt, n_iter=n_iter)
         if not math.isfinite(kkt):
             status = Status.DIVERGED
             break
-        if p["callback"] is not None and (stop_test is not None or kkt > p["tol"]):
+        if mon.callback is not None and (stop_test is not None or kkt > p["tol"]):
             info = SolverResult(x=_copy(pt["x"], xp), v=_copy(pt["lam"], xp), fun=pt["f"],
                                 kkt_norm=kkt, nit=n_iter)
-            try:
-                p["callback"](info)
-            except StopIteration:
+            if mon.notify(info):
                 status = Status.CALLBACK_STOP
                 break
 
-    progress.update(n_iter, kkt, final=True)
-    result = make_result(
-        status=status, n_iter=n_iter, x=_copy(pt["x"], xp), v=_copy(pt["lam"], xp),
+    mon.finish(kkt, n_iter=n_iter)
+    result = mon.result(
+        status, n_iter=n_iter, warn=False, x=_copy(pt["x"], xp), v=_copy(pt["lam"], xp),
         fun=float(pt["f"]), kkt_norm=kkt, constr_violation=_norm(pt["c"]), nit=n_iter,
         nfev=prob.nfev, njev=prob.njev, nhev=prob.nhev, constr_nfev=prob.cnfev,
         constr_njev=prob.cnjev, constr_nhev=prob.cnhev, n_inner=inner.n_inner,
-        n_sketch_rows=inner.n_sketch_rows, block_size=inner.block_size,
-        history=np.asarray(history), mu=mu, nu=nu,
+        n_sketch_rows=inner.n_sketch_rows, block_size=inner.block_size, mu=mu, nu=nu,
     )
     if message is not None:
         result["message"] = message
