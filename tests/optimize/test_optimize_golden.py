@@ -5,7 +5,7 @@ out the same after the move (``tests/golden/optimize_*.npz``).
 
 Integers and statuses are compared exactly; floats to 1e-13 relative (bit-identical on
 the machine that recorded them; the tolerance only absorbs another BLAS). Regenerate
-with ``python tests/test_optimize_golden.py`` only for an intended change of numbers,
+with ``python tests/optimize/test_optimize_golden.py`` only for an intended change of numbers,
 and say so in the commit.
 """
 
@@ -19,7 +19,7 @@ import pytest
 from scipy.optimize import LinearConstraint
 from sklearn.exceptions import ConvergenceWarning
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 
 _EQ_CASES = {  # name: (problem, keywords)
     "eq_hs26_direct": ("HS26", {"sketch": "direct"}),
