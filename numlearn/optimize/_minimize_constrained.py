@@ -185,7 +185,10 @@ def minimize_constrained(
         solve costs less than a sketch solve, and to ``"gaussian"`` for larger dense
         systems; the choice is ``result.sketch``.
     block_size : int, optional
-        Columns of each sketch (see :func:`~numlearn.optimize.minimize_eq`).
+        Columns of each sketch (see :func:`~numlearn.optimize.minimize_eq`). The
+        default for ``"gaussian"``, ``"uniform"`` and ``"kaczmarz"`` is
+        ``max(1, min(8, K // 2))`` for a KKT system of order ``K`` (``minimize_eq``'s is
+        1): block projections, at most half the system, so a sketch stays a sketch.
     tol : float, optional
         Stop when the KKT residual of the original problem (with complementarity) is
         ``≤ tol`` (default 1e-8). With finite-difference gradients (``jac`` a scheme or
@@ -336,6 +339,10 @@ def minimize_constrained(
     if isinstance(sketch, str) and sketch == "auto":
         sketch = "direct" if problem.sparse or problem.N + problem.mz <= auto_max \
             else "gaussian"
+    if block_size is None and sketch in ("gaussian", "uniform", "kaczmarz"):
+        # block sketches: a one-vector sketch of a small dense KKT system needs
+        # thousands of Python-level projections per Newton step (HS79: 3625, 0.2 s)
+        block_size = max(1, min(8, (problem.N + problem.mz) // 2))
     user_callback = _wrap_callback(callback, problem)
     engine_constraints = {"type": "eq", "fun": problem.cfun, "jac": problem.cjac,
                           "hess": problem.chess}
