@@ -15,6 +15,8 @@ Where numlearn uses threads
   (multithreaded BLAS may sum in another order: the last digits can change).
 * **Single-threaded by design**: the CG, SOR/SSOR and coordinate-descent Numba kernels
   (memory-bound; a parallel region cost a scheduler tick per call on a loaded machine).
+* **Single-threaded BLAS for small dense systems**: :func:`numlearn.optimize.minimize_constrained`
+  runs dense reformulations of order ``≤ 1000`` inside :func:`single_threaded_blas`.
 
 Examples
 --------
@@ -47,6 +49,28 @@ def _threadpool_limits(limit: int | None):
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return contextlib.nullcontext()
     return threadpool_limits(limits=limit, user_api="blas")
+
+
+_CONTROLLER: list = []  # a cached threadpoolctl.ThreadpoolController (its scan is slow)
+
+
+def single_threaded_blas():
+    """A context running BLAS/LAPACK on one thread, for solvers of small dense systems.
+
+    Factorizations of order ~10–500 gain nothing from BLAS threads, and on a loaded
+    machine their synchronization costs far more than the arithmetic (a ``100 × 100``
+    LU took 50× longer with two OpenBLAS threads than with one on the 2-core CI box).
+    The controller is built once, so entering the context costs microseconds (a plain
+    ``threadpool_limits`` rescans the loaded libraries each time, milliseconds). A null
+    context when threadpoolctl is not installed.
+    """
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+            return contextlib.nullcontext()
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def get_num_threads() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 from collections.abc import Callable
@@ -11,7 +12,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import OptimizeResult
 
+from numlearn._monitor import Monitor
 from numlearn._progress import Progress
+from numlearn._threads import single_threaded_blas
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
     check_callable,
@@ -24,10 +27,15 @@ from numlearn._validation import (
 from numlearn.optimize._minimize_eq import _NumpyBackend
 from numlearn.optimize._minimize_eq_core import (
     MINIMIZE_EQ_DEFAULT_OPTIONS,
+    InertiaChecks,
     solve,
     validate,
 )
-from numlearn.optimize._scipy_problem import Objective, StackedConstraints
+from numlearn.optimize._scipy_problem import (
+    FD_RELATIVE_ERROR,
+    Objective,
+    StackedConstraints,
+)
 from numlearn.optimize._squared_slack import SquaredSlackProblem
 
 __all__ = ["minimize_constrained", "ConstrainedResult", "MINIMIZE_CONSTRAINED_DEFAULT_OPTIONS"]
@@ -39,7 +47,11 @@ MINIMIZE_CONSTRAINED_DEFAULT_OPTIONS = {
     "infeasible_tol": 1e-7,
     "slack_multiplier0": 0.1,
     "auto_direct_max": 5000,
+    "fd_tol_factor": 10.0,
 }
+
+# dense reformulations up to this order run with one BLAS thread
+_SINGLE_THREAD_MAX = 1000
 
 _INFEASIBLE_MESSAGE = (
     "Infeasible: the iterates reached a local minimizer of the constraint violation "
@@ -173,10 +185,21 @@ def minimize_constrained(
         solve costs less than a sketch solve, and to ``"gaussian"`` for larger dense
         systems; the choice is ``result.sketch``.
     block_size : int, optional
-        Columns of each sketch (see :func:`~numlearn.optimize.minimize_eq`).
+        Columns of each sketch (see :func:`~numlearn.optimize.minimize_eq`). The
+        default for ``"gaussian"``, ``"uniform"`` and ``"kaczmarz"`` is
+        ``max(1, min(8, K // 2))`` for a KKT system of order ``K`` (``minimize_eq``'s is
+        1): block projections, at most half the system, so a sketch stays a sketch.
     tol : float, optional
         Stop when the KKT residual of the original problem (with complementarity) is
-        ``≤ tol`` (default 1e-8).
+        ``≤ tol`` (default 1e-8). With finite-difference gradients (``jac`` a scheme or
+        None, or a constraint without a Jacobian) the residual cannot go below the
+        differences' error, so the test is ``≤ max(tol, fd_tol_factor·√n·e)`` with
+        ``e = ε_fd·(max(1, |f|)/s + s)``, ``s = max(1, ‖x‖_∞)`` (rounding plus
+        truncation error of a difference with SciPy's step ``ε_fd^{1/2}·max(1, |x|)``
+        at unit curvature; ``ε_fd`` is ``√ε`` for ``"2-point"``, ``ε^{2/3}`` for
+        ``"3-point"``, ``ε`` for ``"cs"``), plus the same term with ``|C|`` and
+        ``Σ|yᵢ|`` for finite-difference constraint Jacobians; ``result.kkt_tol`` is
+        the tolerance used.
     maxiter : int, optional
         Maximum number of Newton iterations (default 1000).
     superlinear : bool or float, optional
@@ -194,8 +217,8 @@ def minimize_constrained(
         (:func:`~numlearn.optimize.minimize_eq`'s, and ``infeasible_tol`` (1e-7),
         ``slack_multiplier0`` (0.1: the slack multipliers start at ``−0.1``, so the
         slacks have positive curvature from the first iteration) and
-        ``auto_direct_max`` (5000)), and ``maxiter``, ``tol``, ``sketch``, ... as in
-        SciPy's ``options``.
+        ``auto_direct_max`` (5000), ``fd_tol_factor`` (10, see ``tol``)), and
+        ``maxiter``, ``tol``, ``sketch``, ... as in SciPy's ``options``.
         Unknown keys raise a ``TypeError`` with the closest valid names.
     verbose : int, optional
         0 (default) silent; 1 a progress line every few seconds; 2 every iteration.
@@ -212,7 +235,8 @@ def minimize_constrained(
         ``multipliers`` (all of them in one array), ``constr`` (constraint values, the
         bounded ``x`` last), ``lagrangian_grad``, ``optimality`` (``‖∇f + Jᵀv‖_∞``),
         ``constr_violation`` (largest violation), ``complementarity`` (largest
-        ``|vᵢ gapᵢ|``), ``kkt_norm``, ``success``, ``status``, ``message``, ``nit``
+        ``|vᵢ gapᵢ|``), ``kkt_norm``, ``kkt_tol`` (the KKT tolerance applied:
+        ``tol``, or larger with finite-difference gradients), ``success``, ``status``, ``message``, ``nit``
         (= ``n_iter``), ``nfev``, ``njev``, ``nhev``, ``constr_nfev``, ``constr_njev``,
         ``constr_nhev``, ``n_inner``, ``n_sketch_rows``, ``history`` (the
         reformulation's KKT norm per iteration), ``mu``, ``nu``. ``status`` is
@@ -290,6 +314,7 @@ def minimize_constrained(
                 verbose = value
     infeasible_tol = check_scalar(opts.pop("infeasible_tol"), "options['infeasible_tol']",
                                   low=0.0)
+    fd_factor = check_scalar(opts.pop("fd_tol_factor"), "options['fd_tol_factor']", low=0.0)
     tol = check_scalar(tol, "tol", low=0.0, include_low=False)
     x = np.array(check_vector(np.asarray(x0, dtype=np.float64), "x0", np.size(x0)),
                  dtype=np.float64).ravel()
@@ -314,11 +339,15 @@ def minimize_constrained(
     if isinstance(sketch, str) and sketch == "auto":
         sketch = "direct" if problem.sparse or problem.N + problem.mz <= auto_max \
             else "gaussian"
+    if block_size is None and sketch in ("gaussian", "uniform", "kaczmarz"):
+        # block sketches: a one-vector sketch of a small dense KKT system needs
+        # thousands of Python-level projections per Newton step (HS79: 3625, 0.2 s)
+        block_size = max(1, min(8, (problem.N + problem.mz) // 2))
     user_callback = _wrap_callback(callback, problem)
     engine_constraints = {"type": "eq", "fun": problem.cfun, "jac": problem.cjac,
                           "hess": problem.chess}
     rng = check_random_state(random_state)
-    stop = _StopTest(problem, tol, infeasible_tol)
+    stop = _StopTest(problem, tol, infeasible_tol, fd_factor)
     progress = Progress("minimize_constrained", verbose, measure="KKT norm")
 
     def run(z, lam, maxiter):
@@ -326,25 +355,32 @@ def minimize_constrained(
                      lam, sketch, block_size, tol, maxiter, superlinear, rng,
                      user_callback, opts, _Backend())
         p["stop_test"] = stop
+        p["checks"] = InertiaChecks
         tol_h = p["opts"]["reduced_hessian_tol"]
         p["reduced_hessian_pd"] = lambda z, w, H: problem.reduced_hessian_pd(z, w, H, tol_h)
-        return solve(p, progress)
+        monitor = Monitor("minimize_constrained", verbose=verbose, callback=p["callback"],
+                          return_history=True, measure="KKT norm")
+        monitor.progress = progress  # one progress report over a restart
+        return solve(p, monitor)
 
-    engine_result = run(z0, lambda0, maxiter)
-    if engine_result["status"] in (Status.STAGNATION, Status.BREAKDOWN) and \
-            stop.violation > math.sqrt(tol):
-        # stuck away from the feasible set: least-squares feasibility restoration on
-        # ‖c(x, s)‖², then either a restart from the feasible point or "infeasible"
-        z = _restore(problem, np.asarray(engine_result["x"]))
-        x_r = z[:problem.n]
-        if stop.original_violation(x_r) > math.sqrt(tol):
-            engine_result = _infeasible_result(engine_result, problem, z)
-        else:
-            nit0 = engine_result["nit"]
-            engine_result = run(z, None, max(int(maxiter) - nit0, 0))
-            engine_result["nit"] += nit0
-            engine_result["n_iter"] += nit0
-    result = _result(engine_result, problem, stop)
+    # small dense systems: one BLAS thread (threads only add synchronization there)
+    small = not problem.sparse and problem.N + problem.mz <= _SINGLE_THREAD_MAX
+    with single_threaded_blas() if small else contextlib.nullcontext():
+        engine_result = run(z0, lambda0, maxiter)
+        if engine_result["status"] in (Status.STAGNATION, Status.BREAKDOWN) and \
+                stop.violation > math.sqrt(tol):
+            # stuck away from the feasible set: least-squares feasibility restoration on
+            # ‖c(x, s)‖², then either a restart from the feasible point or "infeasible"
+            z = _restore(problem, np.asarray(engine_result["x"]))
+            x_r = z[:problem.n]
+            if stop.original_violation(x_r) > math.sqrt(tol):
+                engine_result = _infeasible_result(engine_result, problem, z)
+            else:
+                nit0 = engine_result["nit"]
+                engine_result = run(z, None, max(int(maxiter) - nit0, 0))
+                engine_result["nit"] += nit0
+                engine_result["n_iter"] += nit0
+        result = _result(engine_result, problem, stop)
     result["sketch"] = sketch
     warn_if_not_converged(result, "minimize_constrained")
     return result
@@ -392,11 +428,33 @@ def _wrap_callback(callback, problem):
 class _StopTest:
     """The KKT test of the original problem, and the infeasibility test."""
 
-    def __init__(self, problem, tol, infeasible_tol):
+    def __init__(self, problem, tol, infeasible_tol, fd_factor=0.0):
         self.problem, self.tol, self.infeasible_tol = problem, tol, infeasible_tol
         self.violation = math.inf
         self.last = None
         self.n_stationary = 0
+        # relative errors of finite-difference gradients (0 where derivatives are exact)
+        self.fd_obj = FD_RELATIVE_ERROR.get(problem.obj.jac_kind, 0.0)
+        self.fd_con = max((FD_RELATIVE_ERROR[m] for m in problem.cons.fd_methods),
+                          default=0.0)
+        self.fd_factor = fd_factor
+        self.kkt_tol = tol
+
+    def tol_at(self, x, f, y) -> float:
+        """The KKT tolerance at ``x``: ``tol``, raised to the error of the
+        finite-difference gradients when there are any (see ``fd_tol_factor``)."""
+        if not (self.fd_obj or self.fd_con) or not self.fd_factor:
+            return self.tol
+        # a forward difference of step h = √ε·max(1, |x|) errs by ~ ε|f|/h (rounding)
+        # + h|f''|/2 (truncation): √ε·(|f|/max(1, |x|) + max(1, |x|)) with unit
+        # curvature; a constraint row's error enters the stationarity times |yᵢ|
+        xs = max(1.0, float(np.max(np.abs(x))))
+        f_scale = abs(f) if math.isfinite(f) else 0.0
+        err = self.fd_obj * (max(1.0, f_scale) / xs + xs)
+        if self.fd_con and y.size:
+            c_scale = float(np.max(np.abs(self.problem.cons.values(x))))
+            err += self.fd_con * float(np.sum(np.abs(y))) * (max(1.0, c_scale) / xs + xs)
+        return max(self.tol, self.fd_factor * math.sqrt(x.shape[0]) * err)
 
     def measures(self, pt) -> dict:
         prob = self.problem
@@ -414,7 +472,10 @@ class _StopTest:
         meas = self.measures(pt)
         self.last = meas
         self.violation = float(np.max(meas["viol"])) if meas["viol"].size else 0.0
-        if meas["kkt"] <= self.tol:
+        prob = self.problem
+        self.kkt_tol = self.tol_at(pt["x"][:prob.n], pt["f"],
+                                   prob.row_multipliers(pt["lam"]))
+        if meas["kkt"] <= self.kkt_tol:
             return Status.SUCCESS, None
         # infeasibility: the original constraints' violation is stationary (a local
         # minimizer of ½‖viol‖² when it persists) while not small
@@ -493,7 +554,8 @@ def _result(res: SolverResult, problem, stop: _StopTest) -> ConstrainedResult:
     viol, compl, kkt = parts["viol"], parts["compl"], parts["kkt"]
     status, message = res["status"], res["message"]
     if status is not Status.SUCCESS and status is not Status.INFEASIBLE and \
-            status is not Status.CALLBACK_STOP and kkt <= stop.tol:
+            status is not Status.CALLBACK_STOP and \
+            kkt <= stop.tol_at(x, float(res["fun"]), y):
         status, message = Status.SUCCESS, Status.SUCCESS.message
     out = ConstrainedResult(make_result(status=status, n_iter=res["n_iter"]))
     if message is not None:
@@ -507,7 +569,8 @@ def _result(res: SolverResult, problem, stop: _StopTest) -> ConstrainedResult:
         optimality=float(np.max(np.abs(grad_l))) if n else 0.0,
         constr_violation=float(np.max(viol)) if viol.size else 0.0,
         complementarity=float(np.max(compl)) if compl.size else 0.0,
-        kkt_norm=kkt, nit=res["nit"], nfev=obj.nfev, njev=obj.njev, nhev=obj.nhev,
+        kkt_norm=kkt, kkt_tol=stop.tol_at(x, float(res["fun"]), y), nit=res["nit"],
+        nfev=obj.nfev, njev=obj.njev, nhev=obj.nhev,
         constr_nfev=cons.nfev, constr_njev=cons.njev, constr_nhev=cons.nhev,
         n_inner=res["n_inner"], n_sketch_rows=res["n_sketch_rows"],
         block_size=res["block_size"], history=res["history"], mu=res["mu"], nu=res["nu"],

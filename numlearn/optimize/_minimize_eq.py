@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from numlearn._backend import non_numpy_namespace
-from numlearn._progress import Progress
+from numlearn._monitor import Monitor
 from numlearn._result import SolverResult, warn_if_not_converged
 from numlearn._validation import check_vector
 from numlearn._validation import suggest_keywords
@@ -225,8 +225,10 @@ def minimize_eq(
     >>> type(res.x).__module__.split(".")[0], round(res.fun, 6)
     ('array_api_strict', -1.414214)
     """
-    xp = _namespace(x0, lambda0)
-    progress = Progress("minimize_eq", verbose, measure="KKT norm")
+    xp = non_numpy_namespace(x0, lambda0)  # TypeError when they mix array libraries
+    if xp is not None and not hasattr(x0, "__array_namespace__"):
+        raise TypeError("x0 must be an array of the namespace of lambda0, got "
+                        f"{type(x0).__name__}.")
     if xp is None:
         backend = _NumpyBackend()
     else:  # CuPy, array_api_strict, ...: dense KKT systems in the namespace of x0
@@ -235,18 +237,11 @@ def minimize_eq(
         backend = ArrayAPIBackend(xp)
     p = validate(fun, x0, jac, hess, hessp, constraints, lambda0, sketch, block_size, tol,
                  maxiter, superlinear, random_state, callback, options, backend)
-    result = solve(p, progress)
+    monitor = Monitor("minimize_eq", verbose=verbose, callback=p["callback"],
+                      return_history=True, measure="KKT norm")
+    result = solve(p, monitor)
     warn_if_not_converged(result, "minimize_eq")
     return result
-
-
-def _namespace(x0, lambda0):
-    """The array namespace of ``x0`` (and ``lambda0``) if it is not NumPy, else None."""
-    xp = non_numpy_namespace(x0, lambda0)  # TypeError when they mix array libraries
-    if xp is not None and not hasattr(x0, "__array_namespace__"):
-        raise TypeError("x0 must be an array of the namespace of lambda0, got "
-                        f"{type(x0).__name__}.")
-    return xp
 
 
 class _NumpyBackend(Backend):

@@ -22,10 +22,11 @@ import warnings
 from abc import ABC, abstractmethod
 
 import numpy as np
+from scipy.linalg.lapack import dsytrf as _dsytrf
 from scipy.optimize import NonlinearConstraint, OptimizeWarning
 
-from numlearn._progress import Progress
-from numlearn._result import SolverResult, Status, make_result
+from numlearn._monitor import Monitor
+from numlearn._result import SolverResult, Status
 from numlearn._validation import (
     check_callable,
     check_option,
@@ -34,8 +35,8 @@ from numlearn._validation import (
 )
 from numlearn.linalg import sketch_and_project
 
-__all__ = ["MINIMIZE_EQ_SKETCHES", "MINIMIZE_EQ_DEFAULT_OPTIONS", "Backend", "validate",
-           "solve"]
+__all__ = ["MINIMIZE_EQ_SKETCHES", "MINIMIZE_EQ_DEFAULT_OPTIONS", "Backend", "InertiaChecks",
+           "validate", "solve"]
 
 #: Inner solvers of :func:`minimize_eq`: the sketches of
 #: :func:`~numlearn.linalg.sketch_and_project`, and ``"direct"`` (exact solves, a baseline).
@@ -443,6 +444,60 @@ class _Checks:
         return self._h_norm
 
 
+class InertiaChecks(_Checks):
+    """:class:`_Checks` from one symmetric eigenvalue call for small dense NumPy systems.
+
+    By the inertia theorem of saddle-point matrices (Gould 1985; Nocedal & Wright,
+    Thm. 16.3), ``K_τ = [[H − τI, Gᵀ], [G, 0]]`` has exactly ``n`` positive and ``m``
+    negative eigenvalues iff ``G`` has full row rank and ``λ_min(ZᵀHZ) > τ`` (``Z`` an
+    orthonormal basis of ``null(G)``, so ``Zᵀ(H − τI)Z = ZᵀHZ − τI``). With
+    ``τ = reduced_hessian_tol`` that is the outcome in which :class:`_Checks` finds no
+    rank deficiency and no shift, decided here by the symmetric indefinite factorization
+    ``K_τ = LDLᵀ`` (LAPACK ``dsytrf``, Bunch–Kaufman pivoting; the inertia of ``K_τ`` is
+    that of ``D``) instead of an SVD of ``G``, a QR factorization and an ``eigvalsh`` of
+    the reduced Hessian. Any other inertia (or a ``1 × 1`` pivot within a relative
+    ``1e-10`` of zero) falls back to :class:`_Checks`, which then decides rank, shift
+    and the basis.
+    Used by :func:`~numlearn.optimize.minimize_constrained` (``p["checks"]``);
+    :func:`~numlearn.optimize.minimize_eq` keeps :class:`_Checks`.
+    """
+
+    #: largest ``n + m`` decided by the inertia test (an eigenvalue solve of that order)
+    max_order = 400
+
+    def __init__(self, H, G, opts: dict, n: int, m: int, backend: Backend, *,
+                 known_pd: bool = False):
+        if (n + m > self.max_order or opts["accuracy_constant"] == "paper"
+                or not isinstance(H, np.ndarray) or not isinstance(G, np.ndarray)):
+            super().__init__(H, G, opts, n, m, backend, known_pd=known_pd)
+            return
+        K = np.zeros((n + m, n + m))
+        K[:n, :n] = H
+        K[:n, n:] = G.T
+        K[n:, :n] = G
+        idx = np.arange(n)
+        K[idx, idx] -= opts["reduced_hessian_tol"]
+        cut = 1e-10 * max(float(np.max(np.abs(K))), 1e-300)
+        # Bunch–Kaufman LDLᵀ: the inertia of K_τ is that of D (Sylvester); each 2×2
+        # pivot block has one positive and one negative eigenvalue
+        ldl, ipiv, info = _dsytrf(K, lower=1, overwrite_a=1)
+        two = ipiv < 0
+        n2 = int(np.count_nonzero(two)) // 2
+        d = np.diagonal(ldl)[~two]
+        if info < 0 or not (np.count_nonzero(d > cut) + n2 == n
+                            and np.count_nonzero(d < -cut) + n2 == m):
+            super().__init__(H, G, opts, n, m, backend, known_pd=known_pd)
+            return
+        self.backend = backend
+        self.dense = n <= opts["dense_max"]
+        self.xi_G = 1.0  # only the "paper" accuracy constant reads it (not here)
+        self.singular = False
+        self.range_basis = None
+        self._H = H
+        self._h_norm = None
+        self.shift = 0.0
+
+
 class _InnerSolver:
     """Warm-started sketch-and-project solves whose block grows when a solve stalls.
 
@@ -487,8 +542,13 @@ class _InnerSolver:
             self.block_size = min(2 * self.block_size, self.max_block)
 
 
-def solve(p: dict, progress: Progress) -> SolverResult:
-    """Run :func:`minimize_eq` on the problem ``p`` returned by :func:`validate`."""
+def solve(p: dict, monitor: Monitor) -> SolverResult:
+    """Run :func:`minimize_eq` on the problem ``p`` returned by :func:`validate`.
+
+    ``monitor`` (a :class:`~numlearn._monitor.Monitor` with ``return_history=True`` and
+    the validated ``p["callback"]``) keeps the KKT history, reports progress, calls the
+    callback and builds the result; the caller emits the convergence warning.
+    """
     be = p["backend"]
     xp = be.xp
     opts = p["opts"]
@@ -497,12 +557,14 @@ def solve(p: dict, progress: Progress) -> SolverResult:
     pt = prob.point(p["x"], p["lam"], f=p["f0"], g=p["g0"], c=p["c0"], G=p["G0"])
     mu, nu, delta = opts["mu0"], opts["nu0"], opts["delta0"]
     kkt = _kkt_norm(pt)
-    history = [kkt]
+    mon = monitor
+    mon.history.append(kkt)  # the KKT norm at x0: recorded, not an iteration to report
     n_iter, n_singular = 0, 0
     inner = _InnerSolver(p["sketch"], p["block_size"], opts, n + m, rng, xp)
     status, message = Status.MAX_ITER, None
 
     stop_test = p.get("stop_test")
+    checks_class = p.get("checks", _Checks)  # a front door's choice (InertiaChecks)
     while True:
         if stop_test is not None:  # a front door's own stopping test (minimize_constrained)
             verdict = stop_test(pt, kkt, n_iter, mu)
@@ -518,7 +580,7 @@ def solve(p: dict, progress: Progress) -> SolverResult:
         x, lam, c, G, gl = pt["x"], pt["lam"], pt["c"], pt["G"], pt["grad_l"]
         H = prob.lagrangian_hessian(x, lam)
         known_pd = p.get("reduced_hessian_pd")  # a front door's structural test
-        checks = _Checks(H, G, opts, n, m, be,
+        checks = checks_class(H, G, opts, n, m, be,
                          known_pd=known_pd is not None and known_pd(x, lam, H))
         c_rhs = c
         if checks.singular:
@@ -594,32 +656,28 @@ def solve(p: dict, progress: Progress) -> SolverResult:
             status, message = Status.STAGNATION, _NO_DESCENT_MESSAGE
             if checks.singular:
                 status, message = Status.BREAKDOWN, _SINGULAR_MESSAGE
-            history.append(kkt)
+            mon.history.append(kkt)
             break
         pt = accepted
         kkt = _kkt_norm(pt)
-        history.append(kkt)
-        progress.update(n_iter, kkt)
+        mon.record(kkt, n_iter=n_iter)
         if not math.isfinite(kkt):
             status = Status.DIVERGED
             break
-        if p["callback"] is not None and (stop_test is not None or kkt > p["tol"]):
+        if mon.callback is not None and (stop_test is not None or kkt > p["tol"]):
             info = SolverResult(x=_copy(pt["x"], xp), v=_copy(pt["lam"], xp), fun=pt["f"],
                                 kkt_norm=kkt, nit=n_iter)
-            try:
-                p["callback"](info)
-            except StopIteration:
+            if mon.notify(info):
                 status = Status.CALLBACK_STOP
                 break
 
-    progress.update(n_iter, kkt, final=True)
-    result = make_result(
-        status=status, n_iter=n_iter, x=_copy(pt["x"], xp), v=_copy(pt["lam"], xp),
+    mon.finish(kkt, n_iter=n_iter)
+    result = mon.result(
+        status, n_iter=n_iter, warn=False, x=_copy(pt["x"], xp), v=_copy(pt["lam"], xp),
         fun=float(pt["f"]), kkt_norm=kkt, constr_violation=_norm(pt["c"]), nit=n_iter,
         nfev=prob.nfev, njev=prob.njev, nhev=prob.nhev, constr_nfev=prob.cnfev,
         constr_njev=prob.cnjev, constr_nhev=prob.cnhev, n_inner=inner.n_inner,
-        n_sketch_rows=inner.n_sketch_rows, block_size=inner.block_size,
-        history=np.asarray(history), mu=mu, nu=nu,
+        n_sketch_rows=inner.n_sketch_rows, block_size=inner.block_size, mu=mu, nu=nu,
     )
     if message is not None:
         result["message"] = message

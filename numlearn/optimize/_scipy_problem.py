@@ -26,7 +26,8 @@ from scipy.optimize._numdiff import approx_derivative
 
 from numlearn._validation import check_callable, check_option
 
-__all__ = ["Objective", "StackedConstraints", "parse_bounds", "FD_METHODS"]
+__all__ = ["Objective", "StackedConstraints", "parse_bounds", "FD_METHODS",
+           "FD_RELATIVE_ERROR"]
 
 #: finite-difference schemes accepted for ``jac`` and ``hess`` (SciPy's names)
 FD_METHODS = ("2-point", "3-point", "cs")
@@ -152,7 +153,18 @@ def _fd_jac(fun, method):
     def jac(x):
         return approx_derivative(lambda y: np.atleast_1d(np.asarray(fun(y), dtype=float)),
                                  x, method=method)
+    jac.fd_method = method  # read by StackedConstraints.fd_methods
     return jac
+
+
+#: relative error of SciPy's finite differences with their default steps: forward
+#: differences √ε (step √ε·max(1, |x|)), central ε^(2/3) (step ε^(1/3)·max(1, |x|)),
+#: complex step ~ε
+FD_RELATIVE_ERROR = {
+    "2-point": float(np.finfo(np.float64).eps) ** 0.5,
+    "3-point": float(np.finfo(np.float64).eps) ** (2.0 / 3.0),
+    "cs": float(np.finfo(np.float64).eps),
+}
 
 
 def _bind(f, args):
@@ -305,6 +317,9 @@ class StackedConstraints:
         E[np.arange(nb), self.bound_index] = 1.0
         self.bound_rows = sp.csr_matrix(E) if self.sparse else E
         self._key = None
+        # linear constraints and bounds only: J is constant, stacked once
+        self._all_linear = all(b.A is not None for b in self.blocks)
+        self._J_const = None
 
     def _eval(self, x):
         key = x.tobytes()
@@ -333,6 +348,9 @@ class StackedConstraints:
     def jacobian(self, x):
         """``J(x)``, shape ``(m, n)``, dense or CSR."""
         self._eval(x)
+        if self._J is None and self._J_const is not None:  # counted as an evaluation
+            self._J = self._J_const
+            self.njev += 1
         if self._J is None:
             parts = []
             for b, k in zip(self.blocks, self.sizes):
@@ -345,7 +363,14 @@ class StackedConstraints:
             parts.append(self.bound_rows)
             self.njev += 1
             self._J = sp.vstack(parts, format="csr") if self.sparse else np.vstack(parts)
+            if self._all_linear:
+                self._J_const = self._J
         return self._J
+
+    @property
+    def fd_methods(self) -> list:
+        """The finite-difference schemes of the blocks' Jacobians (empty if all exact)."""
+        return [b.jac.fd_method for b in self.blocks if hasattr(b.jac, "fd_method")]
 
     @property
     def all_exact_hess(self) -> bool:
@@ -405,4 +430,6 @@ def _side(value, k: int, name: str):
 
 
 def _jtv(J, v):
+    if not sp.issparse(J):  # a one-row Jacobian may come back 1-d (finite differences)
+        J = np.asarray(J, dtype=np.float64).reshape(v.shape[0], -1)
     return np.asarray(J.T @ v).ravel()

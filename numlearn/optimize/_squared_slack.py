@@ -49,6 +49,13 @@ class SquaredSlackProblem:
         self.mz = self.nE + self.p
         self.sparse = cons.sparse
         self.qn = obj.hess_kind == "qn"
+        # rows of C in the order of c(z) (E, L, U), their signs and offsets, and the
+        # slack entries of the dense Jacobian: cfun and cjac are one gather each
+        self._rows = np.concatenate([self.E, self.L, self.U])
+        self._sign = np.concatenate([np.ones(self.nE + self.nL), -np.ones(self.nU)])
+        self._offset = np.concatenate([lb[self.E], lb[self.L], -ub[self.U]])
+        d = np.arange(self.p)
+        self._slack_rows, self._slack_cols = self.nE + d, n + d
         self._qn_prev = None  # (x, inexact Lagrangian gradient part) for the QN update
         if self.qn:
             obj.strategy.initialize(n, "hess")
@@ -93,10 +100,11 @@ class SquaredSlackProblem:
     def cfun(self, z):
         if self.all_eq:
             return self.cons.values(z) - self.cons.lb
-        x, sL, sU = self.split(z)
-        C, lb, ub = self.cons.values(x), self.cons.lb, self.cons.ub
-        return np.concatenate([C[self.E] - lb[self.E], C[self.L] - lb[self.L] - sL * sL,
-                               ub[self.U] - C[self.U] - sU * sU])
+        n = self.n
+        c = self._sign * self.cons.values(z[:n])[self._rows] - self._offset
+        s = z[n:]
+        c[self.nE:] -= s * s
+        return c
 
     def cjac(self, z):
         if self.all_eq:
@@ -108,13 +116,10 @@ class SquaredSlackProblem:
             S = sp.vstack([sp.csr_matrix((self.nE, self.p)),
                            sp.diags(-2.0 * np.concatenate([sL, sU]))], format="csr")
             return sp.hstack([Jx, S], format="csr")
+        n = self.n
         G = np.zeros((self.mz, self.N))
-        nE, nL, n = self.nE, self.nL, self.n
-        G[:nE, :n] = J[self.E]
-        G[nE:nE + nL, :n] = J[self.L]
-        G[nE + nL:, :n] = -J[self.U]
-        d = np.arange(self.p)
-        G[nE + d, n + d] = -2.0 * np.concatenate([sL, sU])
+        np.multiply(J[self._rows], self._sign[:, None], out=G[:, :n])
+        G[self._slack_rows, self._slack_cols] = -2.0 * z[n:]
         return G
 
     def hess(self, z):
