@@ -172,7 +172,7 @@ def test_cuda_engine_end_to_end_under_simulator(solver, monkeypatch):
     import array_api_compat.numpy as cnp
 
     xps = pytest.importorskip("array_api_strict")
-    from numlearn.completion._array_api import ArrayObservations
+    from numlearn.completion._observations import ArrayObservations
     from numlearn.completion._cuda_engine import CudaEngine
 
     def kernel_engine(obs, rank):

@@ -4,7 +4,7 @@ least-squares loop (and Spark MLlib ALS when pyspark and Java are present)."""
 import numpy as np
 
 from numlearn.completion import altmin
-from numlearn.completion._engine import LocalEngine
+from numlearn.completion._local_engine import LocalEngine
 from numlearn.completion._observations import check_observations, row_layout
 
 from .common import quiet
