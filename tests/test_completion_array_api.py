@@ -5,6 +5,8 @@ same ``random_state``, the same iteration counts, histories, statuses, warnings 
 validation errors, with the factors returned in the inputs' namespace and dtype.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -366,3 +368,34 @@ def test_predict_entries_with_biases_on_array_api():
     np.testing.assert_allclose(to_numpy(got), ref, rtol=1e-14)
     np.testing.assert_allclose(ref, np.sum(U[r] * V[c], axis=-1) + bu[r] + bi[c] + 3.5,
                                rtol=1e-14)
+
+
+@pytest.mark.parametrize("solver", ["cholesky", "cg"])
+@pytest.mark.parametrize("init", ["svd", "random"])
+def test_count_scaled_reg_matches_numpy_path(solver, init):
+    """ALS-WR (``reg_scaling="count"``) runs on the array-API engine and equals the NumPy
+    path's recommender kernels (rows without observations get zero on both)."""
+    from numlearn.completion import make_ratings
+
+    users, items, ratings = make_ratings(50, 40, 700, rank=3, random_state=2)
+    shape = (52, 40)  # two users without ratings
+    obs = (users, items, ratings.astype(float), shape)
+    kw = dict(reg=0.1, reg_scaling="count", solver=solver, init=init, random_state=1,
+              return_history=True, max_iter=12, tol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # empty rows; max_iter
+        ref = altmin(obs, 3, **kw)
+        res = altmin(_strict(obs), 3, **kw)
+    assert res.n_iter == ref.n_iter and res.status is ref.status
+    np.testing.assert_allclose(to_numpy(res.U), ref.U, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(to_numpy(res.V), ref.V, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(res.history, ref.history, rtol=1e-10)
+    assert np.all(to_numpy(res.U)[50:] == 0.0)
+
+
+def test_recommender_options_other_than_count_scaling_need_numpy():
+    obs, _, _ = low_rank_problem(20, 15, 2, 150)
+    for option in (dict(biases=True), dict(nonnegative=True),
+                   dict(validation_fraction=0.2)):
+        with pytest.raises(ValueError, match="need NumPy/SciPy observations"):
+            altmin(_strict(obs), 2, reg=0.1, **option)

@@ -93,17 +93,21 @@ class SparkALSIteration:
 
     def setup(self, rank, n_obs):
         try:
+            import pandas as pd
             from pyspark.ml.recommendation import ALS
             from pyspark.sql import SparkSession
         except ImportError:
-            raise NotImplementedError("pyspark is not installed") from None
+            raise NotImplementedError("pyspark (and pandas) is not installed") from None
         try:
-            self.spark = SparkSession.builder.master("local[*]").getOrCreate()
+            self.spark = (SparkSession.builder.master("local[2]")
+                          .config("spark.ui.enabled", "false").getOrCreate())
         except Exception as exc:  # no Java
             raise NotImplementedError(f"Spark cannot start: {exc}") from None
         rows, cols, values, _ = _problem(n_obs, rank)
-        self.df = self.spark.createDataFrame(
-            list(zip(rows.tolist(), cols.tolist(), values.tolist())), ["user", "item", "rating"])
+        self.df = self.spark.createDataFrame(pd.DataFrame(
+            {"user": rows.astype("int32"), "item": cols.astype("int32"), "rating": values}
+        )).cache()
+        self.df.count()
         self.ALS = ALS
 
     def time_spark_als_iteration(self, rank, n_obs):

@@ -154,7 +154,8 @@ class BiasedModel(PlainModel):
         if isinstance(init, str) and check_option(init, "init", ("svd", "random")) == "random":
             # Gaussian entries of order one (no QR: the scale matters here, not
             # orthonormality)
-            U, V = rng.standard_normal((m, rank)), np.zeros((n, rank))
+            U = engine.factor(rng.standard_normal((m, rank)))
+            V = engine.factor(np.zeros((n, rank)))
         else:
             U, V, from_string = _initial_factors(engine, shape, n_obs, rank, init, rng, clip)
             if from_string:  # entries of order one: see altmin's Notes

@@ -8,8 +8,9 @@ stopping rule, history, warnings and statuses are those of the NumPy path (the l
 shared); only the engine that runs the half-steps differs (:func:`make_engine`):
 
 * :class:`~numlearn.completion._array_api_engine.ArrayAPIEngine` (any namespace; CuPy
-  with ``rank > 32``; implicit ALS on every namespace): whole-array operations;
-* :class:`~numlearn.completion._cuda_engine.CudaEngine` (AltMin on CuPy with
+  with ``rank > 32``; implicit ALS and ``reg_scaling="count"`` on every namespace):
+  whole-array operations;
+* :class:`~numlearn.completion._cuda_engine.CudaEngine` (plain AltMin on CuPy with
   ``rank ≤ 32``): the Numba-CUDA kernels of :mod:`numlearn.completion._cuda_kernels`.
 
 The SVD initialization runs ARPACK on the host with the products ``P_Ω(M) x`` computed by
@@ -35,10 +36,13 @@ __all__ = ["make_engine", "observed_entries_array_api", "check_observations_arra
            "ArrayObservations"]
 
 
-def make_engine(obs: ArrayObservations, rank: int, *, implicit: bool = False) -> Engine:
-    """The engine for ``obs``: the Numba-CUDA kernels for CuPy arrays (AltMin, ``rank ≤ 32``,
-    a usable GPU), the generic array-API engine otherwise (and for implicit ALS)."""
-    if not implicit and is_cupy_array(obs.values) and rank <= 32 and numba_cuda_available():
+def make_engine(obs: ArrayObservations, rank: int, *, implicit: bool = False,
+                recommender: bool = False) -> Engine:
+    """The engine for ``obs``: the Numba-CUDA kernels for CuPy arrays (plain AltMin,
+    ``rank ≤ 32``, a usable GPU), the generic array-API engine otherwise (implicit ALS and
+    the ALS-WR penalty ``reg_scaling="count"`` always take it)."""
+    if (not implicit and not recommender and is_cupy_array(obs.values) and rank <= 32
+            and numba_cuda_available()):
         return CudaEngine(obs)
     return ArrayAPIEngine(obs)
 

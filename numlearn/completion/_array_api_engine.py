@@ -30,6 +30,7 @@ class _Bucket(NamedTuple):
     cols: Any  # (rows, L) int64 indices on the other side (0 on padding)
     vals: Any  # (rows, L) values (0 on padding)
     mask: Any  # (rows, L) 1.0 on observations, 0.0 on padding
+    count: Any  # (rows,) number of observations of each row (values' dtype)
 
 
 class _Side(NamedTuple):
@@ -69,7 +70,8 @@ def _build_side(major, minor, values, n_major, n_minor, xp, device, dtype) -> _S
             vv = xp.where(valid, vv, xp.zeros_like(vv))
         else:  # no observations at all (a transform of empty rows)
             cols, vv = xp.zeros_like(pos), xp.zeros(pos.shape, dtype=dtype, device=device)
-        buckets.append(_Bucket(cols, xp.astype(vv, dtype), xp.astype(valid, dtype)))
+        buckets.append(_Bucket(cols, xp.astype(vv, dtype), xp.astype(valid, dtype),
+                               xp.asarray(counts[ids_h], dtype=dtype, device=device)))
         perm.append(ids_h)
     perm = np.concatenate(perm)
     inverse = xp.asarray(np.argsort(perm), device=device)
@@ -113,11 +115,13 @@ def batched_cholesky_solve(G, r, xp):
     return xp.where(ok[:, None], x, xp.zeros_like(x)), ok
 
 
-def _normal_equations(Vg, bucket: _Bucket, reg: float, xp):
+def _normal_equations(Vg, vals, reg, xp):
+    """``(V_gᵀV_g + λ I, V_gᵀ vals)`` per row; ``reg`` a float or one ``λ`` per row."""
     k = Vg.shape[2]
     VgT = xp.matrix_transpose(Vg)
-    G = VgT @ Vg + reg * xp.eye(k, dtype=Vg.dtype, device=device_of(Vg))
-    r = (VgT @ bucket.vals[:, :, None])[:, :, 0]
+    eye = xp.eye(k, dtype=Vg.dtype, device=device_of(Vg))
+    G = VgT @ Vg + (reg * eye if isinstance(reg, float) else reg[:, None, None] * eye)
+    r = (VgT @ vals[:, :, None])[:, :, 0]
     return G, r
 
 
@@ -145,15 +149,16 @@ def _batched_cg(apply, b, x, n_steps: int, xp, tiny: float = 0.0):
     return x
 
 
-def _cg_rows(Vg, bucket: _Bucket, reg: float, x, n_steps: int, xp):
+def _cg_rows(Vg, vals, reg, x, n_steps: int, xp):
     """``n_steps`` warm-started CG steps on every row's ridge normal equations
-    (matrix-free)."""
+    (matrix-free); ``reg`` a float or one ``λ`` per row."""
     VgT = xp.matrix_transpose(Vg)
+    lam = reg if isinstance(reg, float) else reg[:, None]
 
     def normal(p):
-        return reg * p + (VgT @ (Vg @ p[:, :, None]))[:, :, 0]
+        return lam * p + (VgT @ (Vg @ p[:, :, None]))[:, :, 0]
 
-    return _batched_cg(normal, (VgT @ bucket.vals[:, :, None])[:, :, 0], x, n_steps, xp)
+    return _batched_cg(normal, (VgT @ vals[:, :, None])[:, :, 0], x, n_steps, xp)
 
 
 def _implicit_system(Yg, bucket: _Bucket, xp):
@@ -183,25 +188,54 @@ class ArrayAPIEngine(NamespaceEngine, ImplicitEngine):
         s = self.sides[side]
         return int(np.sum(s.counts > 0)), int(np.sum(s.counts)), s.sum_sq
 
-    def half_step(self, side, other, current, solver, reg, cg_steps, sketch_size):
+    def half_step(self, side, other, current, solver, reg, cg_steps, sketch_size,
+                  **options):
+        """As :meth:`Engine.half_step`; the recommender ``options`` supported here are
+        ``offset`` (one value per row of ``other``, subtracted from the observations),
+        ``count_scaling`` (ALS-WR ``reg · n_i``) and ``want_sse``, with the conventions of
+        :mod:`numlearn.completion._als_kernels` (rows without observations get zero)."""
         xp = self.xp
         s = self.sides[side]
-        parts, singular = [], 0
+        recommender = "offset" in options
+        offset = options.get("offset")
+        if offset is not None:
+            offset = xp.asarray(np.asarray(offset, dtype=np.float64), dtype=self.dtype,
+                                device=self.device)
+        count_scaling = bool(options.get("count_scaling", False))
+        want_sse = bool(options.get("want_sse", False))
+        parts, singular, sse = [], 0, 0.0
+        reg = float(reg)
         with np.errstate(all="ignore"):  # singular rows of a NumPy-backed namespace
             start = 0
             for bucket in s.buckets:
                 nb = bucket.cols.shape[0]
                 Vg = _gather(other, bucket, xp)
+                vals = bucket.vals
+                if offset is not None:
+                    vals = vals - xp.reshape(xp.take(offset, xp.reshape(bucket.cols, (-1,))),
+                                             bucket.cols.shape) * bucket.mask
+                lam = reg * bucket.count if count_scaling else reg
                 if solver == "cholesky":
-                    G, r = _normal_equations(Vg, bucket, reg, xp)
+                    G, r = _normal_equations(Vg, vals, lam, xp)
                     x, ok = batched_cholesky_solve(G, r, xp)
+                    if recommender:  # rows without observations: zero, not singular
+                        ok = ok | (bucket.count == 0)
                     singular += nb - int(xp.sum(xp.astype(ok, xp.int64)))
                 else:
                     x0 = xp.take(current, s.perm[start:start + nb], axis=0)
-                    x = _cg_rows(Vg, bucket, reg, x0, cg_steps, xp)
+                    x = _cg_rows(Vg, vals, lam, x0, cg_steps, xp)
+                if recommender:
+                    x = xp.where((bucket.count > 0)[:, None], x, xp.zeros_like(x))
+                if want_sse:
+                    res = (xp.astype(vals, xp.float64)
+                           - xp.astype((Vg @ x[:, :, None])[:, :, 0], xp.float64)) * \
+                        xp.astype(bucket.mask, xp.float64)
+                    sse += float(xp.sum(res * res))
                 parts.append(x)
                 start += nb
         out = xp.take(xp.concat(parts, axis=0), s.inverse, axis=0)
+        if recommender:
+            return out, singular, sse if want_sse else float("nan")
         return out, singular
 
     def sse(self, U, V) -> float:

@@ -178,7 +178,8 @@ def altmin(
     -----
     **Recommender options.** ``biases``, ``reg_scaling="count"``, ``nonnegative`` and
     ``validation_fraction`` run on NumPy/SciPy observations (local and Dask backends) with
-    the ``"cholesky"`` or ``"cg"`` solver; a string ``init`` then starts from factor
+    the ``"cholesky"`` or ``"cg"`` solver (``reg_scaling="count"`` alone also on other array
+    libraries, with the whole-array engine); a string ``init`` then starts from factor
     entries of order one (standard Gaussian for ``"random"``, the SVD start times
     ``√m``): the count-scaled penalty would shrink the small entries of an orthonormal
     start to zero.
@@ -279,7 +280,7 @@ def altmin(
             options = options._replace(mean=_observed_mean(obs, M_obs))
 
     if xobs is not None:
-        engine = make_engine(xobs, rank)
+        engine = make_engine(xobs, rank, recommender=options is not None)
     elif backend == "local":
         engine = LocalEngine(obs, sketch_seed=sketch_seed, sketch_size=sketch_size)
     else:
@@ -365,10 +366,10 @@ def _recommender_options(biases, reg_scaling, nonnegative, validation_fraction,
     n_iter_no_change = check_scalar(n_iter_no_change, "n_iter_no_change", kind=int, low=1)
     if not (biases or nonnegative or reg_scaling == "count" or validation_fraction is not None):
         return None
-    if array_api:
-        raise ValueError("biases, reg_scaling='count', nonnegative and validation_fraction "
-                         "need NumPy/SciPy observations (local or Dask backend); got arrays "
-                         "of another array library.")
+    if array_api and (biases or nonnegative or validation_fraction is not None):
+        raise ValueError("biases, nonnegative and validation_fraction need NumPy/SciPy "
+                         "observations (local or Dask backend); got arrays of another array "
+                         "library (reg_scaling='count' runs there).")
     if solver == "sketch":
         raise ValueError("solver='sketch' does not support biases, reg_scaling='count', "
                          "nonnegative or validation_fraction: use 'cholesky' or 'cg'.")
