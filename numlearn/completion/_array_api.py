@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from numlearn._backend import is_cupy_array, is_cupy_sparse, numba_cuda_available
+from numlearn._backend import is_cupy_sparse, pick_ops
 from numlearn.completion._array_api_engine import ArrayAPIEngine
 from numlearn.completion._cuda_engine import CudaEngine
 from numlearn.completion._engine import Engine
@@ -41,10 +41,8 @@ def make_engine(obs: ArrayObservations, rank: int, *, implicit: bool = False,
     """The engine for ``obs``: the Numba-CUDA kernels for CuPy arrays (plain AltMin,
     ``rank ≤ 32``, a usable GPU), the generic array-API engine otherwise (implicit ALS and
     the ALS-WR penalty ``reg_scaling="count"`` always take it)."""
-    if (not implicit and not recommender and is_cupy_array(obs.values) and rank <= 32
-            and numba_cuda_available()):
-        return CudaEngine(obs)
-    return ArrayAPIEngine(obs)
+    cuda = CudaEngine if not (implicit or recommender) and rank <= 32 else None
+    return pick_ops(obs.xp, numpy=ArrayAPIEngine, array_api=ArrayAPIEngine, cuda=cuda)(obs)
 
 
 def observed_entries_array_api(X: Any, xp, min_samples: int = 1, min_features: int = 1):

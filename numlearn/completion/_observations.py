@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from numlearn._backend import device_of, get_namespace, is_cupy_sparse, is_numpy_namespace
+from numlearn._backend import device_of, is_cupy_sparse, non_numpy_namespace
 from numlearn._validation import check_sparse_structure, float_dtype
 
 __all__ = [
@@ -164,8 +164,8 @@ def check_observations_array_api(M_obs: Any, name: str = "M_obs") -> ArrayObserv
             return None
     else:
         return None
-    xp = get_namespace(*triple)
-    if is_numpy_namespace(xp):
+    xp = non_numpy_namespace(*triple)
+    if xp is None:
         return None
     like = next(a for a in triple if hasattr(a, "__array_namespace__"))
     device = device_of(like)

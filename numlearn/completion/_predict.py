@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from numlearn._backend import device_of, get_namespace, is_numpy_namespace
+from numlearn._backend import device_of, non_numpy_namespace
 from numlearn._validation import check_array, suggest_keywords
 
 __all__ = ["predict_entries"]
@@ -17,7 +17,7 @@ __all__ = ["predict_entries"]
 def _entry_indices(idx: Any, name: str, xp, device) -> Any:
     """``idx`` as flat int64 indices of ``xp`` on ``device`` (a float would be truncated
     silently: refused)."""
-    idx = np.asarray(idx) if is_numpy_namespace(xp) else xp.asarray(idx, device=device)
+    idx = np.asarray(idx) if xp is np else xp.asarray(idx, device=device)
     if (idx.shape[0] if idx.ndim == 1 else math.prod(idx.shape)) and not xp.isdtype(
             idx.dtype, "integral"):
         raise TypeError(f"{name} must be integers, got dtype {idx.dtype}.")
@@ -42,8 +42,9 @@ def predict_entries(U: Any, V: Any, rows: Any, cols: Any, *, row_bias: Any = Non
     >>> predict_entries(U, V, [0, 1], [0, 1])
     array([3., 2.])
     """
-    xp = get_namespace(U, V)
-    on_numpy = is_numpy_namespace(xp)
+    xp = non_numpy_namespace(U, V)
+    on_numpy = xp is None
+    xp = np if on_numpy else xp
     device = None if on_numpy else device_of(U)
     if on_numpy:
         U = check_array(U, "U", ndim=2)
