@@ -20,7 +20,8 @@ def _entry_indices(idx: Any, name: str, xp, device) -> Any:
     idx = np.asarray(idx) if xp is np else xp.asarray(idx, device=device)
     if (idx.shape[0] if idx.ndim == 1 else math.prod(idx.shape)) and not xp.isdtype(
             idx.dtype, "integral"):
-        raise TypeError(f"{name} must be integers, got dtype {idx.dtype}.")
+        raise TypeError(f"{name} must hold integer indices (integers expected), got dtype "
+                        f"{idx.dtype}.")
     return xp.astype(idx, xp.int64)
 
 
