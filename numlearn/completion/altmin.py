@@ -85,9 +85,9 @@ def altmin(
         Ridge penalty ``reg (‖U‖² + ‖V‖²)``; 0 gives the plain AltMin of Jain et al., which
         recovers exactly low-rank matrices but overfits noisy data such as ratings: there
         use ``reg > 0``, e.g. ``reg=0.1, reg_scaling="count"`` (Spark ALS's defaults). On
-        100k generated power-law ratings (:func:`make_ratings`, 80/20 split, rank 10) the
-        held-out RMSE is 35.7 at ``reg=0``, 1.04 at ``reg=1``, 0.946 at ``reg=0.1,
-        reg_scaling="count"`` and 0.929 with ``biases=True`` added.
+        100k generated power-law ratings (:func:`~numlearn.completion.make_ratings`, 80/20
+        split, rank 10) the held-out RMSE is 35.7 at ``reg=0``, 1.04 at ``reg=1``, 0.946
+        at ``reg=0.1, reg_scaling="count"`` and 0.929 with ``biases=True`` added.
     solver : {"cholesky", "cg", "sketch"}, default="cholesky"
         Per-row least squares: exact Cholesky of the k × k normal equations
         (``O(|Ω|k² + (m+n)k³)`` per iteration); ``cg_steps`` warm-started CG steps
