@@ -85,9 +85,14 @@ class NumPyRowLstsqIteration:
 
 
 class SparkALSIteration:
-    """Spark MLlib ALS (local mode, explicit feedback, same rank / reg / iterations)."""
+    """Spark MLlib ALS (``local[2]``, explicit feedback, same rank / reg / iterations).
 
-    params = [[20], [10**6]]
+    Measured once (2026-12-08, 2 shared and heavily loaded cores, |Ω| = 10^6, k = 20,
+    regParam 0.1 beside ``altmin(reg=0.1, reg_scaling="count")``): Spark 11.3 s per
+    iteration, numlearn 0.52 s (21.9× faster; a whole one-iteration fit 29.5×).
+    """
+
+    params = [[20], [10**5, 10**6]]  # the smoke run takes the smallest
     param_names = ["rank", "n_obs"]
     timeout = 600
 
