@@ -4,7 +4,7 @@ least-squares loop (and Spark MLlib ALS when pyspark and Java are present)."""
 import numpy as np
 
 from numlearn.completion import altmin
-from numlearn.completion._engine import LocalEngine
+from numlearn.completion._local_engine import LocalEngine
 from numlearn.completion._observations import check_observations, row_layout
 
 from .common import quiet
@@ -85,25 +85,34 @@ class NumPyRowLstsqIteration:
 
 
 class SparkALSIteration:
-    """Spark MLlib ALS (local mode, explicit feedback, same rank / reg / iterations)."""
+    """Spark MLlib ALS (``local[2]``, explicit feedback, same rank / reg / iterations).
 
-    params = [[20], [10**6]]
+    Measured once (2026-12-08, 2 shared and heavily loaded cores, |Ω| = 10^6, k = 20,
+    regParam 0.1 beside ``altmin(reg=0.1, reg_scaling="count")``): Spark 11.3 s per
+    iteration, numlearn 0.52 s (21.9× faster; a whole one-iteration fit 29.5×).
+    """
+
+    params = [[20], [10**5, 10**6]]  # the smoke run takes the smallest
     param_names = ["rank", "n_obs"]
     timeout = 600
 
     def setup(self, rank, n_obs):
         try:
+            import pandas as pd
             from pyspark.ml.recommendation import ALS
             from pyspark.sql import SparkSession
         except ImportError:
-            raise NotImplementedError("pyspark is not installed") from None
+            raise NotImplementedError("pyspark (and pandas) is not installed") from None
         try:
-            self.spark = SparkSession.builder.master("local[*]").getOrCreate()
+            self.spark = (SparkSession.builder.master("local[2]")
+                          .config("spark.ui.enabled", "false").getOrCreate())
         except Exception as exc:  # no Java
             raise NotImplementedError(f"Spark cannot start: {exc}") from None
         rows, cols, values, _ = _problem(n_obs, rank)
-        self.df = self.spark.createDataFrame(
-            list(zip(rows.tolist(), cols.tolist(), values.tolist())), ["user", "item", "rating"])
+        self.df = self.spark.createDataFrame(pd.DataFrame(
+            {"user": rows.astype("int32"), "item": cols.astype("int32"), "rating": values}
+        )).cache()
+        self.df.count()
         self.ALS = ALS
 
     def time_spark_als_iteration(self, rank, n_obs):
@@ -151,7 +160,12 @@ def numpy_als_wr(users, items, ratings, shape, rank, reg, n_iter=15, seed=0):
 
 
 class ExplicitRatings:
-    """Rank-10 fit on 80% of generated ratings (15 iterations), test RMSE on the rest."""
+    """Rank-10 fit on 80% of generated ratings (15 iterations), test RMSE on the rest.
+
+    Measured once (2026-12-08, 2 shared, heavily loaded cores, 10^6 ratings): numlearn's
+    ALS-WR with biases 6.1 s, test RMSE 0.873; the NumPy ALS-WR script 30.8 s, 0.897
+    (ratio 0.20).
+    """
 
     params = [[10**5, 10**6]]
     param_names = ["n_ratings"]
@@ -266,7 +280,12 @@ class ImplicitALSNumlearn(_ImplicitProblem):
 
 
 class ImplicitALSLibrary(_ImplicitProblem):
-    """The `implicit` library's CPU ALS (conjugate gradient), same settings."""
+    """The `implicit` library's CPU ALS (conjugate gradient), same settings.
+
+    Measured once (2026-12-08, 2 shared, heavily loaded cores, float32, rank 64, 15
+    iterations, 3 CG steps): numlearn / implicit = 32.2 s / 32.6 s = 0.99 at 10^6
+    interactions (precision@10 0.0696 vs 0.0702), 151 s / 202 s = 0.75 at 10^7.
+    """
 
     params = [[10**5, 10**6], ["float64", "float32"]]
     param_names = ["n_interactions", "dtype"]

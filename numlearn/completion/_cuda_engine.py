@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from numlearn._backend import to_numpy
-from numlearn.completion._array_api import ArrayObservations, NamespaceEngine, sorted_csr
+from numlearn.completion._engine import NamespaceEngine
+from numlearn.completion._observations import ArrayObservations, sorted_csr
 
 __all__ = [
     "launch_normal_equations_cuda",
@@ -136,6 +137,3 @@ class CudaEngine(NamespaceEngine):
         out = xp.empty((indptr.shape[0] - 1,), dtype=xp.float64, device=self.device)
         launch_csr_matvec_cuda(indptr, indices, values, xd, out)
         return np.asarray(to_numpy(out), dtype=np.float64)
-
-    def close(self) -> None:
-        pass

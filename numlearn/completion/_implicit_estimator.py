@@ -15,7 +15,6 @@ from numlearn.completion._recommender import (
     RecommenderMixin,
     is_long_format,
     long_format,
-    seen_layout,
 )
 from numlearn.completion.implicit_als import implicit_als
 from numlearn.metrics import precision_at_k
@@ -54,6 +53,10 @@ class ImplicitALS(RecommenderMixin, BaseEstimator):
         ``coldStartStrategy``, plus ``"mean"``).
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
         Precision of the factors.
+    backend : {"local", "dask"}, default="local"
+        Where :func:`~numlearn.completion.implicit_als` runs the half-steps: ``"dask"`` uses
+        the current ``dask.distributed`` client (create one first); the factors equal the
+        local ones to rounding.
 
     Attributes
     ----------
@@ -77,7 +80,7 @@ class ImplicitALS(RecommenderMixin, BaseEstimator):
     def __init__(self, rank: int = 64, *, reg: float = 0.01, alpha: float = 40.0,
                  max_iter: int = 15, solver: str = "cg", cg_steps: int = 3,
                  random_state: Any = None, cold_start: str | None = None,
-                 dtype: Any = np.float64):
+                 dtype: Any = np.float64, backend: str = "local"):
         self.rank = rank
         self.reg = reg
         self.alpha = alpha
@@ -87,6 +90,7 @@ class ImplicitALS(RecommenderMixin, BaseEstimator):
         self.random_state = random_state
         self.cold_start = cold_start
         self.dtype = dtype
+        self.backend = backend
 
     def _user_factors(self) -> np.ndarray:
         return self.user_factors_
@@ -131,7 +135,7 @@ class ImplicitALS(RecommenderMixin, BaseEstimator):
                                shape), rank, reg=self.reg, alpha=self.alpha,
                               max_iter=self.max_iter, solver=self.solver,
                               cg_steps=self.cg_steps, random_state=self.random_state,
-                              dtype=self.dtype)
+                              dtype=self.dtype, backend=self.backend)
         self.user_factors_, self.item_factors_ = result.U, result.V
         self.n_iter_ = result.n_iter
         self.user_ids_, self.item_ids_ = np.asarray(user_ids), np.asarray(items_ids)

@@ -7,11 +7,15 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from numlearn._backend import device_of, is_cupy_sparse, non_numpy_namespace
 from numlearn._validation import check_sparse_structure, float_dtype
 
 __all__ = [
     "Observations",
+    "ArrayObservations",
     "check_observations",
+    "check_observations_array_api",
+    "sorted_csr",
     "check_shape",
     "check_entries",
     "check_unique",
@@ -134,3 +138,50 @@ def row_layout(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: i
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     return RowLayout(indptr, cols[order].astype(np.int64), values[order], order)
+
+
+class ArrayObservations(NamedTuple):
+    """Validated observations in the namespace ``xp`` (on ``device``)."""
+
+    rows: Any
+    cols: Any
+    values: Any
+    shape: tuple[int, int]
+    xp: Any
+    device: Any
+
+
+def check_observations_array_api(M_obs: Any, name: str = "M_obs") -> ArrayObservations | None:
+    """The observations as arrays of their own (non-NumPy) namespace, validated as
+    :func:`numlearn.completion._observations.check_observations` does (same messages);
+    ``None`` when ``M_obs`` is not made of non-NumPy arrays (the NumPy path takes it)."""
+    if is_cupy_sparse(M_obs):
+        coo = M_obs.tocoo()
+        triple, shape = (coo.row, coo.col, coo.data), coo.shape
+    elif isinstance(M_obs, tuple) and len(M_obs) == 4:
+        triple, shape = M_obs[:3], M_obs[3]
+        if not any(hasattr(a, "__array_namespace__") for a in triple):
+            return None
+    else:
+        return None
+    xp = non_numpy_namespace(*triple)
+    if xp is None:
+        return None
+    like = next(a for a in triple if hasattr(a, "__array_namespace__"))
+    device = device_of(like)
+    shape = check_shape(shape, name)
+    rows, cols, values = (xp.asarray(a, device=device) for a in triple)
+    rows, cols, values = check_entries(rows, cols, values, shape, name, xp)
+    m, n = shape
+    check_unique(xp.sort(rows * n + cols), name, xp)
+    return ArrayObservations(rows, cols, values, (m, n), xp, device)
+
+
+def sorted_csr(major, minor, values, n_major: int, n_minor: int, xp):
+    """CSR arrays ``(indptr, indices, values)`` of the observations grouped by ``major``
+    (``minor`` ascending within a group), all in ``xp``."""
+    order = xp.argsort(major * n_minor + minor)
+    major_sorted = xp.take(major, order)
+    bounds = xp.arange(n_major + 1, dtype=xp.int64, device=device_of(major))
+    indptr = xp.astype(xp.searchsorted(major_sorted, bounds), xp.int64)
+    return indptr, xp.take(minor, order), xp.take(values, order)

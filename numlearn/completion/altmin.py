@@ -14,72 +14,31 @@ versa. Every half-step is one Numba kernel, parallel over rows
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy.sparse.linalg import ArpackError, LinearOperator, svds
 
-from numlearn._backend import get_namespace, is_numpy_namespace, to_numpy
-from numlearn._progress import Progress
-from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
+from numlearn._backend import to_numpy
+from numlearn._monitor import Monitor
+from numlearn._result import SolverResult
 from numlearn._validation import (
     suggest_keywords,
-    check_array,
     check_callable,
     check_option,
     check_random_state,
     check_scalar,
 )
-from numlearn.completion._array_api import (
-    check_observations_array_api,
-    make_engine,
-    predict_entries_array_api,
-)
-from numlearn.completion._engine import DaskEngine, LocalEngine
-from numlearn.completion._observations import check_observations
+from numlearn.completion._altmin_loop import BiasedModel, PlainModel, check_coverage, run_altmin
+from numlearn.completion._array_api import make_engine
+from numlearn.completion._dask_engine import DaskEngine, dask_client
+from numlearn.completion._local_engine import LocalEngine
+from numlearn.completion._observations import check_observations, check_observations_array_api
+from numlearn.completion._predict import predict_entries
 
 __all__ = ["altmin", "predict_entries"]
 
 _SOLVERS = ("cholesky", "cg", "sketch")
-
-
-def _check_factor(F: Any, name: str, shape: tuple[int, int]) -> np.ndarray:
-    if hasattr(F, "__array_namespace__"):
-        F = to_numpy(F)
-    F = np.array(F, dtype=np.float64, order="C", copy=True)
-    if F.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {F.shape}.")
-    if not np.all(np.isfinite(F)):
-        raise ValueError(f"{name} must be finite.")
-    return F
-
-
-def _init_svd(engine, shape, n_obs: int, rank: int, rng: np.random.Generator, clip: float
-              ) -> np.ndarray:
-    """Top-``rank`` left singular vectors of the rescaled sampled matrix ``(mn/|Ω|) P_Ω(M)``
-    (ARPACK on its products, never dense), rows with norm above ``clip·√(k/m)`` shrunk to
-    that norm (incoherence), re-orthonormalized by QR."""
-    m, n = shape
-    factor = (m * n) / n_obs
-    P = LinearOperator((m, n), dtype=np.float64,
-                       matvec=lambda x: factor * engine.matvec("rows", np.ravel(x)),
-                       rmatvec=lambda y: factor * engine.matvec("cols", np.ravel(y)))
-    v0 = rng.standard_normal(min(m, n))
-    try:
-        U, _, _ = svds(P, k=rank, v0=v0, solver="arpack")
-    except ArpackError as exc:  # ARPACK's error, as ours naming the argument
-        raise ValueError(
-            f"M_obs: the SVD start failed ({exc}); are the observed values all zero, or so "
-            "large that their products overflow? Rescale them, or pass init='random'."
-        ) from None
-    norms = np.linalg.norm(U, axis=1)
-    threshold = clip * math.sqrt(rank / m)
-    big = norms > threshold
-    U[big] *= (threshold / norms[big])[:, None]
-    Q, _ = np.linalg.qr(U)
-    return np.ascontiguousarray(Q)
 
 
 @suggest_keywords
@@ -125,7 +84,10 @@ def altmin(
     reg : float, default=0.0
         Ridge penalty ``reg (‖U‖² + ‖V‖²)``; 0 gives the plain AltMin of Jain et al., which
         recovers exactly low-rank matrices but overfits noisy data such as ratings: there
-        use ``reg > 0``, e.g. ``reg=0.1, reg_scaling="count"`` (Spark ALS's defaults).
+        use ``reg > 0``, e.g. ``reg=0.1, reg_scaling="count"`` (Spark ALS's defaults). On
+        100k generated power-law ratings (:func:`~numlearn.completion.make_ratings`, 80/20
+        split, rank 10) the held-out RMSE is 35.7 at ``reg=0``, 1.04 at ``reg=1``, 0.946
+        at ``reg=0.1, reg_scaling="count"`` and 0.929 with ``biases=True`` added.
     solver : {"cholesky", "cg", "sketch"}, default="cholesky"
         Per-row least squares: exact Cholesky of the k × k normal equations
         (``O(|Ω|k² + (m+n)k³)`` per iteration); ``cg_steps`` warm-started CG steps
@@ -219,7 +181,8 @@ def altmin(
     -----
     **Recommender options.** ``biases``, ``reg_scaling="count"``, ``nonnegative`` and
     ``validation_fraction`` run on NumPy/SciPy observations (local and Dask backends) with
-    the ``"cholesky"`` or ``"cg"`` solver; a string ``init`` then starts from factor
+    the ``"cholesky"`` or ``"cg"`` solver (``reg_scaling="count"`` alone also on other array
+    libraries, with the whole-array engine); a string ``init`` then starts from factor
     entries of order one (standard Gaussian for ``"random"``, the SVD start times
     ``√m``): the count-scaled penalty would shrink the small entries of an orthonormal
     start to zero.
@@ -303,7 +266,8 @@ def altmin(
     clip = check_scalar(clip, "clip", low=0.0, include_low=False)
     check_callable(callback, "callback", allow_none=True)
     rng = check_random_state(random_state)
-    progress = Progress("altmin", verbose, measure="rmse")
+    mon = Monitor("altmin", verbose=verbose, callback=callback,
+                  return_history=return_history, measure="rmse")
     seed = int(rng.integers(2**62))  # of the sketch hashes; drawn first on every path
     sketch_seed = seed if solver == "sketch" else None
     options = _recommender_options(biases, reg_scaling, nonnegative, validation_fraction,
@@ -319,11 +283,11 @@ def altmin(
             options = options._replace(mean=_observed_mean(obs, M_obs))
 
     if xobs is not None:
-        engine = make_engine(xobs, rank)
+        engine = make_engine(xobs, rank, recommender=options is not None)
     elif backend == "local":
         engine = LocalEngine(obs, sketch_seed=sketch_seed, sketch_size=sketch_size)
     else:
-        client = _dask_client(client)
+        client = dask_client(client)
         if n_blocks is None:
             n_blocks = 2 * max(len(client.scheduler_info()["workers"]), 1)
         n_blocks = check_scalar(n_blocks, "n_blocks", kind=int, low=1)
@@ -336,14 +300,17 @@ def altmin(
                                                   sketch_seed=sketch_seed,
                                                   sketch_size=sketch_size)
     try:
+        n_obs, sum_sq, empty_rows, empty_cols = check_coverage(engine, (m, n))
         if options is None:
-            result = _altmin_loop(engine, (m, n), rank, reg, solver, max_iter, tol, init, rng,
-                                  clip, return_history, cg_steps, sketch_size, callback,
-                                  progress)
+            model = PlainModel(engine, (m, n), n_obs, rank, init, rng, clip, solver=solver,
+                               reg=reg, cg_steps=cg_steps, sketch_size=sketch_size)
         else:
-            result = _als_loop(engine, (m, n), rank, reg, solver, max_iter, tol, init, rng,
-                               clip, return_history, cg_steps, callback, progress, options,
-                               validation)
+            model = BiasedModel(engine, (m, n), n_obs, rank, init, rng, clip, solver=solver,
+                                reg=reg, cg_steps=cg_steps, options=options)
+        result = run_altmin(model, mon, max_iter=max_iter, tol=tol,
+                            scale=math.sqrt(sum_sq / n_obs), rank=rank,
+                            coverage=(empty_rows, empty_cols), validation=validation,
+                            n_iter_no_change=options.n_iter_no_change if options else 5)
     finally:
         engine.close()
     if host is not None:  # back to the inputs' namespace, device and dtype
@@ -377,109 +344,6 @@ def _frame_shape(df: Any, shape: Any) -> tuple[int, int]:
     return m, n
 
 
-def _dask_client(client: Any) -> Any:
-    try:
-        from distributed import default_client
-    except ImportError:
-        raise ImportError("backend='dask' needs dask and distributed: "
-                          "pip install 'numlearn[dask]'.") from None
-    if client is None:
-        try:
-            return default_client()
-        except ValueError:
-            raise ValueError("backend='dask' needs a dask.distributed Client: pass client= "
-                             "or create one first.") from None
-    return client
-
-
-def _coverage(engine, shape) -> tuple[int, float, int, int]:
-    """``(n_obs, Σ values², empty rows, empty cols)``; warns about empty rows/columns."""
-    m, n = shape
-    nonempty_rows, n_obs, sum_sq = engine.stats("rows")
-    nonempty_cols = engine.stats("cols")[0]
-    if n_obs == 0:
-        raise ValueError("M_obs has no observed entries.")
-    empty_rows, empty_cols = m - nonempty_rows, n - nonempty_cols
-    if empty_rows or empty_cols:
-        warnings.warn(
-            f"M_obs has {empty_rows} rows and {empty_cols} columns without observations; "
-            "their factors stay at the regularized solution (zero).", UserWarning,
-            stacklevel=5,
-        )
-    return n_obs, sum_sq, empty_rows, empty_cols
-
-
-def _initial_factors(engine, shape, n_obs, rank, init, rng, clip):
-    """``(U, V, from_string)``: the starting factors (``V`` zero for a string ``init``)."""
-    m, n = shape
-    if isinstance(init, str):
-        init = check_option(init, "init", ("svd", "random"))
-        if init == "svd":
-            U = _init_svd(engine, (m, n), n_obs, rank, rng, clip)
-        else:
-            U = np.ascontiguousarray(np.linalg.qr(rng.standard_normal((m, rank)))[0])
-        V = np.zeros((n, rank))
-        return engine.factor(U), engine.factor(V), True
-    try:
-        U0, V0 = init
-    except (TypeError, ValueError):
-        raise TypeError("init must be 'svd', 'random' or a pair (U0, V0).") from None
-    U = engine.factor(_check_factor(U0, "init U0", (m, rank)))
-    V = engine.factor(_check_factor(V0, "init V0", (n, rank)))
-    return U, V, False
-
-
-def _altmin_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, clip,
-                 return_history, cg_steps, sketch_size, callback, progress) -> SolverResult:
-    m, n = shape
-    n_obs, sum_sq, empty_rows, empty_cols = _coverage(engine, shape)
-    U, V, _ = _initial_factors(engine, shape, n_obs, rank, init, rng, clip)
-
-    scale = math.sqrt(sum_sq / n_obs)
-    history = [] if return_history else None
-    status = Status.MAX_ITER
-    singular = 0
-    rmse_prev = math.inf
-    rmse = math.sqrt(engine.sse(U, V) / n_obs) if max_iter == 0 else math.inf
-    k = 0
-    while k < max_iter:
-        V, s_cols = engine.half_step("cols", U, V, solver, reg, cg_steps, sketch_size)
-        U, s_rows = engine.half_step("rows", V, U, solver, reg, cg_steps, sketch_size)
-        singular += s_cols + s_rows
-        k += 1
-        rmse = math.sqrt(engine.sse(U, V) / n_obs)
-        if history is not None:
-            history.append(rmse)
-        progress.update(k, rmse)
-        if not math.isfinite(rmse):
-            status = Status.DIVERGED
-            break
-        if rmse <= tol * scale or (math.isfinite(rmse_prev)
-                                   and rmse_prev - rmse <= tol * rmse_prev):
-            status = Status.SUCCESS
-            break
-        rmse_prev = rmse
-        if callback is not None:
-            try:
-                callback(U, V)
-            except StopIteration:
-                status = Status.CALLBACK_STOP
-                break
-    progress.update(k, rmse, final=True)
-    if singular:
-        warnings.warn(
-            f"{singular} row regressions were singular (fewer than rank={rank} observations "
-            "and reg=0); those factor rows were set to zero. Use reg > 0.", UserWarning,
-            stacklevel=4,
-        )
-    result = make_result(status=status, n_iter=k, U=U, V=V, rmse=rmse,
-                         empty_rows=empty_rows, empty_cols=empty_cols)
-    if history is not None:
-        result.history = np.asarray(history)
-    warn_if_not_converged(result, "altmin", stacklevel=4)
-    return result
-
-
 class _Options(NamedTuple):
     """The recommender options of :func:`altmin` (``None`` when all are off)."""
 
@@ -505,10 +369,10 @@ def _recommender_options(biases, reg_scaling, nonnegative, validation_fraction,
     n_iter_no_change = check_scalar(n_iter_no_change, "n_iter_no_change", kind=int, low=1)
     if not (biases or nonnegative or reg_scaling == "count" or validation_fraction is not None):
         return None
-    if array_api:
-        raise ValueError("biases, reg_scaling='count', nonnegative and validation_fraction "
-                         "need NumPy/SciPy observations (local or Dask backend); got arrays "
-                         "of another array library.")
+    if array_api and (biases or nonnegative or validation_fraction is not None):
+        raise ValueError("biases, nonnegative and validation_fraction need NumPy/SciPy "
+                         "observations (local or Dask backend); got arrays of another array "
+                         "library (reg_scaling='count' runs there).")
     if solver == "sketch":
         raise ValueError("solver='sketch' does not support biases, reg_scaling='count', "
                          "nonnegative or validation_fraction: use 'cholesky' or 'cg'.")
@@ -536,170 +400,4 @@ def _observed_mean(obs, M_obs) -> float:
 
     return float(dask.compute(M_obs["value"].mean())[0])
 
-
-def _with_column(F: np.ndarray, col: np.ndarray | float) -> np.ndarray:
-    out = np.empty((F.shape[0], F.shape[1] + 1))
-    out[:, :-1] = F
-    out[:, -1] = col
-    return out
-
-
-def _als_loop(engine, shape, rank, reg, solver, max_iter, tol, init, rng, clip,
-              return_history, cg_steps, callback, progress, options, validation
-              ) -> SolverResult:
-    """AltMin with biases, ALS-WR penalties, nonnegativity and early stopping (NumPy)."""
-    m, n = shape
-    n_obs, sum_sq, empty_rows, empty_cols = _coverage(engine, shape)
-    if isinstance(init, str) and check_option(init, "init", ("svd", "random")) == "random":
-        # Gaussian entries of order one (no QR: the scale matters here, not orthonormality)
-        U, V = rng.standard_normal((m, rank)), np.zeros((n, rank))
-    else:
-        U, V, from_string = _initial_factors(engine, shape, n_obs, rank, init, rng, clip)
-        if from_string:  # entries of order one: see Notes
-            U = U * math.sqrt(m)
-    if options.nonnegative:
-        U, V = np.abs(U), np.abs(V)
-    mu = options.mean
-    bu, bi = np.zeros(m), np.zeros(n)
-    n_nonneg = rank if options.nonnegative else 0
-    kw = dict(count_scaling=options.count_scaling, n_nonneg=n_nonneg)
-
-    def half(side, own, own_bias, other, other_bias):
-        """New ``(factor, bias)`` of one side, singular rows, sum of squared residuals
-        (computed for the rows half-step only, which ends an iteration)."""
-        want = side == "rows"
-        if options.biases:
-            out, s, sse = engine.half_step(side, _with_column(other, 1.0),
-                                           _with_column(own, own_bias), solver, reg,
-                                           cg_steps, 1, offset=mu + other_bias, want_sse=want,
-                                           **kw)
-            return (np.ascontiguousarray(out[:, :rank]), np.ascontiguousarray(out[:, rank]),
-                    s, sse)
-        out, s, sse = engine.half_step(side, other, own, solver, reg, cg_steps, 1,
-                                       offset=np.zeros(other.shape[0]), want_sse=want, **kw)
-        return out, own_bias, s, sse
-
-    def train_rmse():
-        if not options.biases:
-            return math.sqrt(engine.sse(U, V) / n_obs)
-        Ua = np.column_stack([U, bu, np.ones(m), np.ones(m)])
-        Va = np.column_stack([V, np.ones(n), bi, np.full(n, mu)])
-        return math.sqrt(engine.sse(Ua, Va) / n_obs)
-
-    def validation_rmse():
-        r, c, v = validation
-        pred = predict_entries(U, V, r, c, row_bias=bu if options.biases else None,
-                               col_bias=bi if options.biases else None, mean=mu)
-        return math.sqrt(float(np.mean((pred - v) ** 2)))
-
-    scale = math.sqrt(sum_sq / n_obs)
-    history = [] if return_history else None
-    val_history = [] if validation is not None else None
-    best = (math.inf, 0, U, V, bu, bi)
-    stale = 0
-    status = Status.MAX_ITER
-    singular = 0
-    rmse_prev = math.inf
-    rmse = train_rmse() if max_iter == 0 else math.inf
-    k = 0
-    while k < max_iter:
-        V, bi, s_cols, _ = half("cols", V, bi, U, bu)
-        U, bu, s_rows, sse = half("rows", U, bu, V, bi)
-        singular += s_cols + s_rows
-        k += 1
-        rmse = math.sqrt(sse / n_obs)
-        if history is not None:
-            history.append(rmse)
-        progress.update(k, rmse)
-        if not math.isfinite(rmse):
-            status = Status.DIVERGED
-            break
-        if val_history is not None:
-            val = validation_rmse()
-            val_history.append(val)
-            if val < best[0] * (1.0 - tol):
-                best, stale = (val, k, U, V, bu, bi), 0
-            else:
-                stale += 1
-                if stale >= options.n_iter_no_change:
-                    status = Status.SUCCESS
-                    break
-        if rmse <= tol * scale or (math.isfinite(rmse_prev)
-                                   and rmse_prev - rmse <= tol * rmse_prev):
-            status = Status.SUCCESS
-            break
-        rmse_prev = rmse
-        if callback is not None:
-            try:
-                callback(U, V)
-            except StopIteration:
-                status = Status.CALLBACK_STOP
-                break
-    progress.update(k, rmse, final=True)
-    if singular:
-        warnings.warn(f"{singular} row regressions were singular (reg=0 with fewer than "
-                      f"rank={rank} observations); those factor rows were set to zero. Use "
-                      "reg > 0.", UserWarning, stacklevel=4)
-    extra = {}
-    if val_history is not None:
-        if best[1] > 0 and best[1] != k:  # back to the best iterate
-            _, _, U, V, bu, bi = best
-            rmse = train_rmse()
-        extra = dict(validation_history=np.asarray(val_history), best_iter=best[1])
-    if options.biases:
-        extra.update(mean=mu, row_bias=bu, col_bias=bi)
-    result = make_result(status=status, n_iter=k, U=U, V=V, rmse=rmse,
-                         empty_rows=empty_rows, empty_cols=empty_cols, **extra)
-    if history is not None:
-        result.history = np.asarray(history)
-    warn_if_not_converged(result, "altmin", stacklevel=4)
-    return result
-
-
-def _entry_indices(idx: Any, name: str) -> np.ndarray:
-    idx = np.asarray(idx)
-    if idx.size and idx.dtype.kind not in "iu":  # a float would be truncated silently
-        raise TypeError(f"{name} must hold integer indices, got dtype {idx.dtype}.")
-    return idx.astype(np.int64)
-
-
-@suggest_keywords
-def predict_entries(U: Any, V: Any, rows: Any, cols: Any, *, row_bias: Any = None,
-                    col_bias: Any = None, mean: float = 0.0) -> Any:
-    """``(U Vᵀ)[rows, cols]`` without forming ``U Vᵀ``.
-
-    Factors of another array library (CuPy, ...) give the entries in that library, on their
-    device (``rows`` and ``cols`` are then taken onto it). ``row_bias``, ``col_bias`` and
-    ``mean`` (the fields of an :func:`altmin` result fitted with ``biases=True``; NumPy
-    factors) add ``mean + row_bias[rows] + col_bias[cols]``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from numlearn.completion import predict_entries
-    >>> U, V = np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([[3.0, 1.0], [1.0, 1.0]])
-    >>> predict_entries(U, V, [0, 1], [0, 1])
-    array([3., 2.])
-    """
-    xp = get_namespace(U, V)
-    if not is_numpy_namespace(xp):
-        return predict_entries_array_api(U, V, rows, cols, xp)
-    U = check_array(U, "U", ndim=2)
-    V = check_array(V, "V", ndim=2)
-    if U.shape[1] != V.shape[1]:
-        raise ValueError(f"U and V must have the same number of columns (the rank), got "
-                         f"{U.shape[1]} and {V.shape[1]}.")
-    rows, cols = _entry_indices(rows, "rows"), _entry_indices(cols, "cols")
-    if rows.shape != cols.shape:
-        raise ValueError(f"rows and cols must have the same shape, got {rows.shape}, "
-                         f"{cols.shape}.")
-    if rows.size and (rows.min() < 0 or rows.max() >= U.shape[0] or cols.min() < 0
-                      or cols.max() >= V.shape[0]):
-        raise ValueError(f"an index lies outside the {U.shape[0]} x {V.shape[0]} matrix.")
-    out = np.einsum("ij,ij->i", U[rows.ravel()], V[cols.ravel()]).reshape(rows.shape)
-    if row_bias is not None:
-        out = out + np.asarray(row_bias, dtype=np.float64)[rows]
-    if col_bias is not None:
-        out = out + np.asarray(col_bias, dtype=np.float64)[cols]
-    return out + float(mean) if mean else out
 

@@ -19,59 +19,43 @@ from typing import Any
 
 import numpy as np
 
-from numlearn._progress import Progress
-from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
+from numlearn._backend import device_of, is_numpy_namespace, to_numpy
+from numlearn._monitor import Monitor
+from numlearn._result import SolverResult, Status
 from numlearn._validation import (
     check_callable,
     check_option,
     check_random_state,
     check_scalar,
     suggest_keywords,
+    user_stacklevel,
 )
-from numlearn.completion._engine import SERIAL_WORK
-from numlearn.completion._implicit_kernels import (
-    implicit_loss_terms,
-    implicit_rows_cg,
-    implicit_rows_cg_serial,
-    implicit_rows_cholesky,
-    implicit_rows_cholesky_serial,
-)
-from numlearn.completion._observations import check_observations, row_layout
+from numlearn.completion._array_api import make_engine
+from numlearn.completion._dask_engine import DaskEngine, dask_client
+from numlearn.completion._engine import ImplicitEngine
+from numlearn.completion._local_engine import LocalEngine
+from numlearn.completion._observations import check_observations, check_observations_array_api
 
 __all__ = ["implicit_als", "implicit_loss"]
 
 
-def _layouts(obs, alpha, dtype=np.float64):
-    """Users' and items' CSR layouts with the confidences ``1 + α r`` in each order."""
-    m, n = obs.shape
-    by_user = row_layout(obs.rows, obs.cols, obs.values, m, obs.row_order)
-    by_item = row_layout(obs.cols, obs.rows, obs.values, n)
-    return ((by_user.indptr, by_user.indices, (1.0 + alpha * by_user.values).astype(dtype)),
-            (by_item.indptr, by_item.indices, (1.0 + alpha * by_item.values).astype(dtype)))
+def _gram(F, reg: float, xp):
+    """``Fᵀ F + reg I`` in ``F``'s dtype."""
+    if is_numpy_namespace(xp):
+        G = F.T @ F
+        G[np.diag_indices(G.shape[0])] += G.dtype.type(reg)
+        return G
+    k = F.shape[1]
+    return xp.matrix_transpose(F) @ F + reg * xp.eye(k, dtype=F.dtype, device=device_of(F))
 
 
-def _half_step(layout, other, current, reg, solver, cg_steps) -> int:
-    """Update ``current`` (in place) from ``other``; returns the number of singular rows."""
-    indptr, indices, conf = layout
-    k = other.shape[1]
-    G = other.T @ other
-    G[np.diag_indices(k)] += G.dtype.type(reg)
-    serial = conf.shape[0] * k * (cg_steps + 1) + current.shape[0] * k * k < SERIAL_WORK
-    if solver == "cholesky":
-        kernel = implicit_rows_cholesky_serial if serial else implicit_rows_cholesky
-        return int(kernel(indptr, indices, conf, other, G, current))
-    kernel = implicit_rows_cg_serial if serial else implicit_rows_cg
-    kernel(indptr, indices, conf, other, G, current, cg_steps)
-    return 0
-
-
-def _loss(by_user, X, Y, reg) -> float:
-    indptr, indices, conf = by_user
-    X, Y = X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False)
-    conf = conf.astype(np.float64, copy=False)
-    full = float(np.sum((X.T @ X) * (Y.T @ Y)))
-    return (full + float(implicit_loss_terms(indptr, indices, conf, X, Y))
-            + reg * float(np.sum(X * X) + np.sum(Y * Y)))
+def _loss(engine: ImplicitEngine, X, Y, reg: float, xp) -> float:
+    """The Hu–Koren–Volinsky objective (float64): ``Σ_{u,i} s²`` as ``tr(XᵀX YᵀY)`` plus
+    the observed entries' correction plus the penalty."""
+    X64, Y64 = xp.astype(X, xp.float64), xp.astype(Y, xp.float64)
+    full = float(xp.sum((xp.matrix_transpose(X64) @ X64) * (xp.matrix_transpose(Y64) @ Y64)))
+    return (full + engine.implicit_loss_terms(X, Y)
+            + reg * float(xp.sum(X64 * X64) + xp.sum(Y64 * Y64)))
 
 
 @suggest_keywords
@@ -94,18 +78,22 @@ def implicit_loss(R_obs: Any, X: Any, Y: Any, *, reg: float = 0.01, alpha: float
     obs = _check_interactions(R_obs)
     alpha = check_scalar(alpha, "alpha", low=0.0, include_low=False)
     reg = check_scalar(reg, "reg", low=0.0)
-    by_user, _ = _layouts(obs, alpha)
     X = np.ascontiguousarray(X, dtype=np.float64)
     Y = np.ascontiguousarray(Y, dtype=np.float64)
-    return _loss(by_user, X, Y, reg)
+    engine = LocalEngine(obs._replace(values=1.0 + alpha * obs.values))
+    return _loss(engine, X, Y, reg, np)
 
 
 def _check_interactions(R_obs: Any):
     obs = check_observations(R_obs, name="R_obs")
-    if obs.values.min() < 0:
+    _check_nonnegative(obs.values, np)
+    return obs
+
+
+def _check_nonnegative(values, xp) -> None:
+    if bool(xp.min(values) < 0):
         raise ValueError("R_obs: interaction strengths must be >= 0 (the confidence "
                          "1 + alpha * r must be at least 1); found a negative value.")
-    return obs
 
 
 @suggest_keywords
@@ -125,6 +113,9 @@ def implicit_als(
     callback: Callable | None = None,
     verbose: int = 0,
     dtype: Any = np.float64,
+    backend: str = "local",
+    client: Any = None,
+    n_blocks: int | None = None,
 ) -> SolverResult:
     """Factorize implicit feedback by alternating least squares (Hu, Koren, Volinsky).
 
@@ -133,6 +124,13 @@ def implicit_als(
     R_obs : scipy.sparse matrix or tuple ``(rows, cols, values, shape)``
         Interaction strengths ``r_ui ≥ 0`` of users (rows) with items (columns); stored
         entries are the observed pairs. Duplicate pairs, NaN and negative values are errors.
+        ``rows``, ``cols``, ``values`` may be arrays of another array library (CuPy on a
+        GPU, array_api_strict; or a ``cupyx.scipy.sparse`` matrix): the iteration then runs
+        in that library with whole-array operations (rows bucketed by their number of
+        interactions, batched ``matmul``, a vectorized Cholesky or CG), and ``U``, ``V``
+        come back there in ``values``' dtype (float32 or float64; ``dtype`` is then not
+        used). The random start is drawn on the host, so the factors equal the NumPy
+        path's to rounding.
     rank : int
         Number of factors ``k``, ``1 ≤ k ≤ min(m, n)``.
     reg : float, default=0.01
@@ -163,6 +161,14 @@ def implicit_als(
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
         Precision of the factors and of the row solves (``float32`` halves memory traffic,
         as the ``implicit`` library's default does).
+    backend : {"local", "dask"}, default="local"
+        ``"dask"`` runs every half-step as row-block tasks on a Dask cluster (the blocks of
+        interactions live on the workers, the factors and their Gram matrix are broadcast);
+        the factors equal the local path's to rounding. NumPy/SciPy input only.
+    client : dask.distributed.Client, optional
+        The cluster for ``backend="dask"`` (default: the current client).
+    n_blocks : int, optional
+        Row blocks per side for the Dask backend (default: twice the number of workers).
 
     Returns
     -------
@@ -193,8 +199,17 @@ def implicit_als(
     >>> res.U.shape, res.V.shape, bool(np.all(np.diff(res.history) <= 0))
     ((50, 8), (40, 8), True)
     """
-    obs = _check_interactions(R_obs)
-    m, n = obs.shape
+    backend = check_option(backend, "backend", ("local", "dask"))
+    xobs = check_observations_array_api(R_obs, name="R_obs")
+    if xobs is None:
+        obs = _check_interactions(R_obs)
+        m, n = obs.shape
+    else:
+        if backend == "dask":
+            raise ValueError("backend='dask' needs NumPy/SciPy interactions; got arrays of "
+                             "another array library.")
+        _check_nonnegative(xobs.values, xobs.xp)
+        m, n = xobs.shape
     rank = check_scalar(rank, "rank", kind=int, low=1)
     if rank > min(m, n):
         raise ValueError(f"rank must be <= min(n_users, n_items) = {min(m, n)}, got {rank}.")
@@ -210,7 +225,8 @@ def implicit_als(
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}.")
     dtype = np.dtype(dtype)
-    progress = Progress("implicit_als", verbose, measure="loss")
+    mon = Monitor("implicit_als", verbose=verbose, callback=callback,
+                  return_history=return_history, measure="loss")
     if isinstance(init, str):
         check_option(init, "init", ("random",))
         X = rng.random((m, rank)) * 0.01
@@ -220,51 +236,73 @@ def implicit_als(
             X0, Y0 = init
         except (TypeError, ValueError):
             raise TypeError("init must be 'random' or a pair (X0, Y0).") from None
-        X = np.array(X0, dtype=np.float64, order="C", copy=True)
-        Y = np.array(Y0, dtype=np.float64, order="C", copy=True)
+        X = np.array(to_numpy(X0) if hasattr(X0, "__array_namespace__") else X0,
+                     dtype=np.float64, order="C", copy=True)
+        Y = np.array(to_numpy(Y0) if hasattr(Y0, "__array_namespace__") else Y0,
+                     dtype=np.float64, order="C", copy=True)
         if X.shape != (m, rank) or Y.shape != (n, rank):
             raise ValueError(f"init: X0 and Y0 must have shapes {(m, rank)} and {(n, rank)}, "
                              f"got {X.shape} and {Y.shape}.")
         if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
             raise ValueError("init: X0 and Y0 must be finite.")
-    X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
-    by_user, by_item = _layouts(obs, alpha, dtype)
-    want_loss = tol is not None or return_history
-    history = [] if return_history else None
-    loss = _loss(by_user, X, Y, reg) if want_loss else math.nan
+    # the engine's observations are the confidences 1 + alpha r
+    if xobs is not None:
+        xp = xobs.xp
+        engine = make_engine(xobs._replace(values=1.0 + alpha * xobs.values), rank,
+                             implicit=True)
+        X, Y = engine.factor(X), engine.factor(Y)
+    else:
+        xp = np
+        conf = obs._replace(values=(1.0 + alpha * obs.values).astype(dtype))
+        X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
+        if backend == "local":
+            engine = LocalEngine(conf)
+        else:
+            client = dask_client(client)
+            if n_blocks is None:
+                n_blocks = 2 * max(len(client.scheduler_info()["workers"]), 1)
+            n_blocks = check_scalar(n_blocks, "n_blocks", kind=int, low=1)
+            engine = DaskEngine.from_observations(client, conf, n_blocks)
+    try:
+        result = _run(engine, X, Y, xp, reg=reg, solver=solver, cg_steps=cg_steps,
+                      max_iter=max_iter, tol=tol, want_loss=tol is not None or return_history,
+                      mon=mon)
+    finally:
+        engine.close()
+    return result
+
+
+def _run(engine, X, Y, xp, *, reg, solver, cg_steps, max_iter, tol, want_loss, mon):
+    """The ALS iteration: users' rows, then items' rows, until ``max_iter`` (or the
+    relative decrease of the objective falls below ``tol``)."""
+    loss = _loss(engine, X, Y, reg, xp) if want_loss else math.nan
     status = Status.SUCCESS if tol is None else Status.MAX_ITER
     singular = 0
     k = 0
     while k < max_iter:
-        singular += _half_step(by_user, Y, X, reg, solver, cg_steps)
-        singular += _half_step(by_item, X, Y, reg, solver, cg_steps)
+        X, s_users = engine.implicit_half_step("rows", Y, X, _gram(Y, reg, xp), solver,
+                                               cg_steps)
+        Y, s_items = engine.implicit_half_step("cols", X, Y, _gram(X, reg, xp), solver,
+                                               cg_steps)
+        singular += s_users + s_items
         k += 1
         previous = loss
         if want_loss:
-            loss = _loss(by_user, X, Y, reg)
-            if history is not None:
-                history.append(loss)
-            if not math.isfinite(loss):
-                status = Status.DIVERGED
-                break
-        progress.update(k, loss)
+            loss = _loss(engine, X, Y, reg, xp)
+        mon.record(loss, n_iter=k)
+        if want_loss and not math.isfinite(loss):
+            status = Status.DIVERGED
+            break
         if tol is not None and previous - loss <= tol * abs(previous):
             status = Status.SUCCESS
             break
-        if callback is not None:
-            try:
-                callback(X, Y)
-            except StopIteration:
-                status = Status.CALLBACK_STOP
-                break
-    progress.update(k, loss, final=True)
+        if mon.notify(X, Y):
+            status = Status.CALLBACK_STOP
+            break
+    mon.finish(loss, n_iter=k)
     if singular:
         warnings.warn(f"{singular} row regressions were singular (reg=0); those factor rows "
-                      "were set to zero. Use reg > 0.", UserWarning, stacklevel=3)
-    result = make_result(status=status, n_iter=k, U=X, V=Y)
-    if want_loss:
-        result.loss = loss
-    if history is not None:
-        result.history = np.asarray(history)
-    warn_if_not_converged(result, "implicit_als", stacklevel=4)
-    return result
+                      "were set to zero. Use reg > 0.", UserWarning,
+                      stacklevel=user_stacklevel(3))
+    fields = dict(loss=loss) if want_loss else {}
+    return mon.result(status, n_iter=k, U=X, V=Y, stacklevel=4, **fields)

@@ -5,6 +5,8 @@ same ``random_state``, the same iteration counts, histories, statuses, warnings 
 validation errors, with the factors returned in the inputs' namespace and dtype.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -13,11 +15,8 @@ from sklearn.exceptions import ConvergenceWarning
 from numlearn._backend import to_numpy
 from numlearn._result import Status
 from numlearn.completion import AltMinCompletion, altmin, predict_entries
-from numlearn.completion._array_api import (
-    ArrayAPIEngine,
-    batched_cholesky_solve,
-    check_observations_array_api,
-)
+from numlearn.completion._array_api_engine import ArrayAPIEngine, batched_cholesky_solve
+from numlearn.completion._observations import check_observations_array_api
 
 xps = pytest.importorskip("array_api_strict")
 
@@ -291,3 +290,112 @@ def test_bad_input():
     # NumPy inputs do not take this path
     assert check_observations_array_api(obs) is None
     assert check_observations_array_api(sp.coo_matrix((values, (rows, cols)))) is None
+
+
+# -- implicit-feedback ALS on the array-API engine ------------------------------------------
+def _interactions(m=50, n=40, density=0.2, seed=0):
+    rng = np.random.default_rng(seed)
+    rows, cols = np.nonzero(rng.random((m, n)) < density)
+    values = rng.integers(1, 6, rows.size).astype(float)
+    values[::7] = 0.0  # zero strengths are observed pairs of confidence 1
+    return rows, cols, values, (m, n)
+
+
+@pytest.mark.parametrize("solver", ["cg", "cholesky"])
+def test_implicit_als_array_api_matches_numpy_path(solver):
+    from numlearn.completion import implicit_als
+
+    obs = _interactions()
+    kw = dict(solver=solver, random_state=3, return_history=True, max_iter=6, reg=0.05,
+              alpha=10.0, cg_steps=2)
+    ref = implicit_als(obs, 5, **kw)
+    res = implicit_als(_strict(obs), 5, **kw)
+    assert type(res.U) is type(xps.asarray(0.0)) and res.U.dtype == xps.float64
+    assert res.n_iter == ref.n_iter == 6 and res.status is ref.status
+    np.testing.assert_allclose(to_numpy(res.U), ref.U, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(to_numpy(res.V), ref.V, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(res.history, ref.history, rtol=1e-12)
+    assert res.loss == pytest.approx(ref.loss, rel=1e-12)
+    if solver == "cholesky":  # exact solves: the objective decreases every iteration
+        assert np.all(np.diff(res.history) < 0)
+
+
+def test_implicit_als_array_api_float32_and_stopping():
+    from numlearn.completion import implicit_als
+
+    obs = _interactions(seed=1)
+    res = implicit_als(_strict(obs, np.float32), 4, random_state=0, max_iter=4)
+    ref = implicit_als(obs, 4, random_state=0, max_iter=4, dtype=np.float32)
+    assert res.U.dtype == xps.float32 and res.V.dtype == xps.float32
+    # float32 row solves of both paths, summed in different orders
+    np.testing.assert_allclose(to_numpy(res.U), ref.U, rtol=0, atol=1e-3 * np.abs(ref.U).max())
+    seen = []
+
+    def stop(X, Y):
+        seen.append(type(X))
+        if len(seen) == 2:
+            raise StopIteration
+
+    res = implicit_als(_strict(obs), 4, random_state=0, callback=stop)
+    assert res.status is Status.CALLBACK_STOP and res.n_iter == 2
+    assert seen[0] is type(xps.asarray(0.0))
+
+
+def test_implicit_als_array_api_bad_input():
+    from numlearn.completion import implicit_als
+
+    rows, cols, values, shape = _interactions()
+    values = values.copy()
+    values[3] = -1.0
+    with pytest.raises(ValueError, match="R_obs: interaction strengths must be >= 0"):
+        implicit_als(_strict((rows, cols, values, shape)), 3)
+    with pytest.raises(ValueError, match="backend='dask' needs NumPy"):
+        implicit_als(_strict(_interactions()), 3, backend="dask")
+    with pytest.raises(ValueError, match="R_obs has duplicate"):
+        implicit_als(_strict((np.r_[rows, rows[:1]], np.r_[cols, cols[:1]],
+                              np.r_[values, 1.0], shape)), 3)
+
+
+def test_predict_entries_with_biases_on_array_api():
+    rng = np.random.default_rng(0)
+    U, V = rng.standard_normal((5, 2)), rng.standard_normal((4, 2))
+    bu, bi = rng.standard_normal(5), rng.standard_normal(4)
+    r, c = np.array([[0, 4], [2, 3]]), np.array([[1, 0], [3, 2]])
+    ref = predict_entries(U, V, r, c, row_bias=bu, col_bias=bi, mean=3.5)
+    got = predict_entries(xps.asarray(U), xps.asarray(V), xps.asarray(r), xps.asarray(c),
+                          row_bias=xps.asarray(bu), col_bias=xps.asarray(bi), mean=3.5)
+    assert tuple(got.shape) == (2, 2)
+    np.testing.assert_allclose(to_numpy(got), ref, rtol=1e-14)
+    np.testing.assert_allclose(ref, np.sum(U[r] * V[c], axis=-1) + bu[r] + bi[c] + 3.5,
+                               rtol=1e-14)
+
+
+@pytest.mark.parametrize("solver", ["cholesky", "cg"])
+@pytest.mark.parametrize("init", ["svd", "random"])
+def test_count_scaled_reg_matches_numpy_path(solver, init):
+    """ALS-WR (``reg_scaling="count"``) runs on the array-API engine and equals the NumPy
+    path's recommender kernels (rows without observations get zero on both)."""
+    from numlearn.completion import make_ratings
+
+    users, items, ratings = make_ratings(50, 40, 700, rank=3, random_state=2)
+    shape = (52, 40)  # two users without ratings
+    obs = (users, items, ratings.astype(float), shape)
+    kw = dict(reg=0.1, reg_scaling="count", solver=solver, init=init, random_state=1,
+              return_history=True, max_iter=12, tol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # empty rows; max_iter
+        ref = altmin(obs, 3, **kw)
+        res = altmin(_strict(obs), 3, **kw)
+    assert res.n_iter == ref.n_iter and res.status is ref.status
+    np.testing.assert_allclose(to_numpy(res.U), ref.U, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(to_numpy(res.V), ref.V, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(res.history, ref.history, rtol=1e-10)
+    assert np.all(to_numpy(res.U)[50:] == 0.0)
+
+
+def test_recommender_options_other_than_count_scaling_need_numpy():
+    obs, _, _ = low_rank_problem(20, 15, 2, 150)
+    for option in (dict(biases=True), dict(nonnegative=True),
+                   dict(validation_fraction=0.2)):
+        with pytest.raises(ValueError, match="need NumPy/SciPy observations"):
+            altmin(_strict(obs), 2, reg=0.1, **option)

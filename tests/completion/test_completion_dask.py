@@ -132,3 +132,33 @@ def test_estimator_backend_dask_equals_local(client):
     np.testing.assert_allclose(dist.item_bias_, local.item_bias_, atol=1e-10)
     np.testing.assert_array_equal(dist.recommend(local.user_ids_[:5], n=4)[0],
                                   local.recommend(local.user_ids_[:5], n=4)[0])
+
+
+@pytest.mark.parametrize("solver", ["cg", "cholesky"])
+def test_implicit_als_dask_equals_local(client, solver):
+    from numlearn.completion import implicit_als
+
+    rng = np.random.default_rng(1)
+    m, n = 120, 90
+    rows, cols = np.nonzero(rng.random((m, n)) < 0.1)
+    obs = (rows, cols, rng.integers(1, 8, rows.size).astype(float), (m, n))
+    kw = dict(solver=solver, random_state=2, max_iter=5, return_history=True, reg=0.1,
+              alpha=5.0)
+    local = implicit_als(obs, 6, **kw)
+    remote = implicit_als(obs, 6, backend="dask", client=client, n_blocks=4, **kw)
+    assert remote.n_iter == local.n_iter == 5 and remote.status is local.status
+    np.testing.assert_allclose(remote.U, local.U, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(remote.V, local.V, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(remote.history, local.history, rtol=1e-10)
+
+
+def test_implicit_estimator_dask_backend(client):
+    from numlearn.completion import ImplicitALS, make_ratings
+
+    users, items, ratings = make_ratings(80, 60, 1500, implicit=True, random_state=0)
+    local = ImplicitALS(rank=4, random_state=0, max_iter=4).fit((users, items, ratings))
+    remote = ImplicitALS(rank=4, random_state=0, max_iter=4, backend="dask").fit(
+        (users, items, ratings))
+    np.testing.assert_allclose(remote.user_factors_, local.user_factors_, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(remote.item_factors_, local.item_factors_, rtol=0, atol=1e-10)
+    assert remote.recommend(users[0], n=5)[0].tolist() == local.recommend(users[0], n=5)[0].tolist()

@@ -172,10 +172,11 @@ def test_cuda_engine_end_to_end_under_simulator(solver, monkeypatch):
     import array_api_compat.numpy as cnp
 
     xps = pytest.importorskip("array_api_strict")
-    from numlearn.completion._array_api import ArrayObservations
+    from numlearn.completion._observations import ArrayObservations
     from numlearn.completion._cuda_engine import CudaEngine
 
-    def kernel_engine(obs, rank):
+    def kernel_engine(obs, rank, **options):  # plain AltMin: no recommender options
+        assert not any(options.values())
         host = tuple(np.asarray(to_numpy(a)) for a in obs[:3])
         return CudaEngine(ArrayObservations(*host, obs.shape, cnp, "cpu"))
 
