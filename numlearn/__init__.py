@@ -68,6 +68,8 @@ _LAZY_NAMES = {
     "enet_path": "numlearn.linear_model",
     "MultiTaskLasso": "numlearn.linear_model",
     "MultiTaskElasticNet": "numlearn.linear_model",
+    "LassoCV": "numlearn.linear_model",
+    "ElasticNetCV": "numlearn.linear_model",
     # ot
     "sinkhorn": "numlearn.ot",
     "sinkhorn_newton_sparse": "numlearn.ot",

@@ -13,6 +13,7 @@ from numlearn.linear_model._estimators import (
     enet_path,
     lasso_path,
 )
+from numlearn.linear_model._cv import ElasticNetCV, LassoCV
 from numlearn.linear_model._multitask import MultiTaskElasticNet, MultiTaskLasso
 from numlearn.linear_model.datafits import Logistic, Multinomial, Quadratic
 from numlearn.linear_model.penalties import L1, L2, NoPenalty
@@ -23,6 +24,8 @@ __all__ = [
     "ElasticNet",
     "LogisticRegression",
     "MultiTaskLasso",
+    "LassoCV",
+    "ElasticNetCV",
     "MultiTaskElasticNet",
     "lasso_path",
     "enet_path",
