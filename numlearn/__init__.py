@@ -70,6 +70,7 @@ _LAZY_NAMES = {
     "MultiTaskElasticNet": "numlearn.linear_model",
     "LassoCV": "numlearn.linear_model",
     "ElasticNetCV": "numlearn.linear_model",
+    "LogisticRegressionCV": "numlearn.linear_model",
     # ot
     "sinkhorn": "numlearn.ot",
     "sinkhorn_newton_sparse": "numlearn.ot",

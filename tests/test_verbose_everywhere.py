@@ -176,8 +176,14 @@ def _enet_cv(v):
     return numlearn.ElasticNetCV(alphas=5, cv=3, verbose=v).fit(*_regression())
 
 
+def _logistic_cv(v):
+    X, y = _regression()
+    return numlearn.LogisticRegressionCV(Cs=3, cv=3, verbose=v).fit(X, y > 0)
+
+
 CASES.update({"MultiTaskLasso": _multitask, "MultiTaskElasticNet": _multitask_enet,
-              "LassoCV": _lasso_cv, "ElasticNetCV": _enet_cv})
+              "LassoCV": _lasso_cv, "ElasticNetCV": _enet_cv,
+              "LogisticRegressionCV": _logistic_cv})
 
 
 def test_every_top_level_verbose_is_covered():

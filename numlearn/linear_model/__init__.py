@@ -14,6 +14,7 @@ from numlearn.linear_model._estimators import (
     lasso_path,
 )
 from numlearn.linear_model._cv import ElasticNetCV, LassoCV
+from numlearn.linear_model._logistic_cv import LogisticRegressionCV
 from numlearn.linear_model._multitask import MultiTaskElasticNet, MultiTaskLasso
 from numlearn.linear_model.datafits import Logistic, Multinomial, Quadratic
 from numlearn.linear_model.penalties import L1, L2, NoPenalty
@@ -26,6 +27,7 @@ __all__ = [
     "MultiTaskLasso",
     "LassoCV",
     "ElasticNetCV",
+    "LogisticRegressionCV",
     "MultiTaskElasticNet",
     "lasso_path",
     "enet_path",

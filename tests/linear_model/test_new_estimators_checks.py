@@ -2,10 +2,17 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from numlearn.linear_model import ElasticNetCV, LassoCV, MultiTaskElasticNet, MultiTaskLasso
+from numlearn.linear_model import (
+    ElasticNetCV,
+    LassoCV,
+    LogisticRegressionCV,
+    MultiTaskElasticNet,
+    MultiTaskLasso,
+)
 
 ESTIMATORS = [MultiTaskLasso(), MultiTaskElasticNet(), LassoCV(alphas=10, cv=3),
-              ElasticNetCV(l1_ratio=[0.5, 1.0], alphas=10, cv=3)]
+              ElasticNetCV(l1_ratio=[0.5, 1.0], alphas=10, cv=3),
+              LogisticRegressionCV(Cs=[0.1, 1.0], cv=3, max_iter=1000)]
 
 
 # as scikit-learn's own LassoCV / ElasticNetCV: weights are not repeated rows once the
