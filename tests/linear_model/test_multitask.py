@@ -67,7 +67,7 @@ def test_block_kernel_is_the_block_soft_threshold():
     X = np.linalg.qr(np.random.default_rng(2).standard_normal((8, 4)))[0]
     Y = np.random.default_rng(3).standard_normal((8, 2))
     W = np.zeros((4, 2))
-    R = np.asfortranarray(Y.copy())
+    R = np.ascontiguousarray(Y.copy())
     _bcd_epoch(np.asfortranarray(X), R, W, np.ones(4), np.arange(4), 0.5, 0.0)
     G = X.T @ Y
     norms = np.linalg.norm(G, axis=1, keepdims=True)
@@ -119,4 +119,14 @@ def test_solver_function_history_and_callback():
     res = multitask_enet(X, Y, l1=5.0, l2=0.0, tol=1e-10, return_history=True,
                          callback=stop)
     assert res.n_iter == 1 and not res.converged and seen == [(30, 3)]
-    assert res.history.shape == (1,)
+    assert res.status.name == "CALLBACK_STOP"
+    res = multitask_enet(X, Y, l1=5.0, l2=0.0, tol=1e-10, return_history=True)
+    assert res.converged and res.history[-1] == res.dual_gap <= 1e-10 * np.sum(Y * Y)
+
+
+def test_screening_keeps_the_solution():
+    # a large alpha: most rows are screened; the answer is still scikit-learn's
+    X, Y, _ = _data(p=60)
+    ref = sk.MultiTaskElasticNet(alpha=0.5, l1_ratio=0.7, tol=1e-12, max_iter=100_000)
+    ours = MultiTaskElasticNet(alpha=0.5, l1_ratio=0.7, tol=1e-12, max_iter=100_000)
+    np.testing.assert_allclose(ours.fit(X, Y).coef_, ref.fit(X, Y).coef_, atol=1e-8)
