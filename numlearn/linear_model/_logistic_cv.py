@@ -32,7 +32,9 @@ __all__ = ["LogisticRegressionCV"]
 def _fold_path(X, y, sw, classes, train, test, Cs, l1_ratio, params, scorer):
     """Coefficients (with the intercept last), iterations and held-out scores along
     ``Cs`` for one fold and one ``l1_ratio``."""
-    model = LogisticRegression(C=Cs[0], l1_ratio=l1_ratio, warm_start=True, **params)
+    # an explicit "l1" / "l2" penalty takes no l1_ratio (LogisticRegression would warn)
+    fit_ratio = None if params["penalty"] in ("l1", "l2") else l1_ratio
+    model = LogisticRegression(C=Cs[0], l1_ratio=fit_ratio, warm_start=True, **params)
     X_train, y_train = X[train], y[train]
     sw_train = None if sw is None else sw[train]
     X_test, y_test = X[test], y[test]
@@ -71,8 +73,8 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         As scikit-learn's (None: 5-fold ``StratifiedKFold``).
     penalty : {"auto", "l1", "l2", "elasticnet"}, default "auto"
         ``"auto"``: decided by each ``l1_ratio`` (scikit-learn ≥ 1.8's rule). An explicit
-        penalty is passed to every fit (with ``"l1"`` / ``"l2"``, leave ``l1_ratios`` at
-        its default).
+        penalty is passed to every fit; with ``"l1"`` / ``"l2"`` the ``l1_ratios`` are
+        not used (``l1_ratios_`` is ``[1.0]`` / ``[0.0]``).
     scoring : str, callable or None, default None
         A scikit-learn scorer name or callable ``scorer(estimator, X, y)``; None is
         accuracy (scikit-learn 1.9's default).
@@ -185,6 +187,8 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         """
         Cs = self._grid()
         ratios = self._ratios()
+        if self.penalty in ("l1", "l2"):
+            ratios = np.array([1.0 if self.penalty == "l1" else 0.0])
         tol = check_scalar(self.tol, "tol", low=0.0)
         max_iter = check_scalar(self.max_iter, "max_iter", kind=int, low=1)
         X = _checked_sparse(X, None)
@@ -223,7 +227,8 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
             i_l1, i_c = np.unravel_index(np.argmax(total.T), total.T.shape)[::-1]
             self.C_ = float(Cs[i_c])
             self.l1_ratio_ = float(ratios[i_l1])
-            model = LogisticRegression(C=self.C_, l1_ratio=self.l1_ratio_,
+            model = LogisticRegression(C=self.C_, l1_ratio=None if self.penalty in (
+                                           "l1", "l2") else self.l1_ratio_,
                                        verbose=self.verbose, **fit_params)
             model.fit(X, y, sample_weight=sw)
             self.coef_, self.intercept_ = model.coef_, model.intercept_

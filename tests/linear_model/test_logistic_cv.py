@@ -1,5 +1,7 @@
 """LogisticRegressionCV against scikit-learn 1.9's (use_legacy_attributes=False)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn import linear_model as sk
@@ -87,6 +89,18 @@ def test_default_grid_and_tie_break():
     ours = LogisticRegressionCV(Cs=4, cv=3).fit(X, y)
     np.testing.assert_allclose(ours.Cs_, np.logspace(-4, 4, 4))
     assert ours.C_ == ref.C_  # accuracy ties: the first best, as scikit-learn
+
+
+def test_explicit_l1_penalty_equals_l1_ratio_one():
+    X, y = _binary(seed=4)
+    kw = dict(Cs=[0.05, 0.5], cv=3, scoring="neg_log_loss")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "inconsistent penalty" warning
+        a = _ours(penalty="l1", **kw).fit(X, y)
+    b = _ours(l1_ratios=[1.0], **kw).fit(X, y)
+    assert a.l1_ratios_.tolist() == [1.0] and a.C_ == b.C_
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-8)
+    assert np.sum(a.coef_ == 0) > 0
 
 
 def test_bad_input():
