@@ -152,7 +152,7 @@ class _LinearModelCV(RegressorMixin, BaseEstimator):
             grids = [np.sort(arr)[::-1] for _ in l1_ratios]
 
         # scikit-learn's "cyclic" default: our path picks its own deterministic rule
-        # (greedy on the Gram matrix when n > p), same minimizer to tol
+        # (greedy on a Gram matrix), same minimizer to tol
         path_params = dict(tol=tol, max_iter=max_iter, positive=bool(self.positive),
                            precompute=self.precompute)
         if not sp.issparse(X) and self.precompute == "auto":
@@ -217,7 +217,9 @@ class LassoCV(_LinearModelCV):
         The grid's size (log-spaced from scikit-learn's ``alpha_max``) or the grid itself.
     fit_intercept : bool, default True
     precompute : "auto", bool, default "auto"
-        Gram matrix in the paths (``"auto"``: when dense and ``n_samples > n_features``).
+        Gram matrix in the paths. ``"auto"``: none on dense folds (plain cyclic epochs
+        without working sets measured fastest along a warm-started path), the path's own
+        choice on sparse ones; True / False are passed to the paths.
     max_iter : int, default 1000
     tol : float, default 1e-4
         Duality-gap tolerance of every fit (scikit-learn's scale).
@@ -234,8 +236,9 @@ class LassoCV(_LinearModelCV):
     random_state : None, int or Generator
         Used when ``selection="random"``.
     selection : {"cyclic", "random"}, default "cyclic"
-        ``"cyclic"`` lets each path use its fastest deterministic rule (greedy on the Gram
-        matrix when ``n_samples > n_features``); the minimizers are the same to ``tol``.
+        ``"cyclic"`` lets each path use its default deterministic rule (cyclic, or greedy
+        on a Gram matrix with ``precompute=True``); the minimizers are the same to
+        ``tol``.
 
     Attributes
     ----------
