@@ -66,6 +66,11 @@ _LAZY_NAMES = {
     "LogisticRegression": "numlearn.linear_model",
     "lasso_path": "numlearn.linear_model",
     "enet_path": "numlearn.linear_model",
+    "MultiTaskLasso": "numlearn.linear_model",
+    "MultiTaskElasticNet": "numlearn.linear_model",
+    "LassoCV": "numlearn.linear_model",
+    "ElasticNetCV": "numlearn.linear_model",
+    "LogisticRegressionCV": "numlearn.linear_model",
     # ot
     "sinkhorn": "numlearn.ot",
     "sinkhorn_newton_sparse": "numlearn.ot",

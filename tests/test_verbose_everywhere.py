@@ -158,6 +158,34 @@ CASES = {
 }
 
 
+def _multitask(v):
+    X, y = _regression()
+    return numlearn.MultiTaskLasso(alpha=0.1, verbose=v).fit(X, np.c_[y, -y])
+
+
+def _multitask_enet(v):
+    X, y = _regression()
+    return numlearn.MultiTaskElasticNet(alpha=0.1, verbose=v).fit(X, np.c_[y, -y])
+
+
+def _lasso_cv(v):
+    return numlearn.LassoCV(alphas=5, cv=3, verbose=v).fit(*_regression())
+
+
+def _enet_cv(v):
+    return numlearn.ElasticNetCV(alphas=5, cv=3, verbose=v).fit(*_regression())
+
+
+def _logistic_cv(v):
+    X, y = _regression()
+    return numlearn.LogisticRegressionCV(Cs=3, cv=3, verbose=v).fit(X, y > 0)
+
+
+CASES.update({"MultiTaskLasso": _multitask, "MultiTaskElasticNet": _multitask_enet,
+              "LassoCV": _lasso_cv, "ElasticNetCV": _enet_cv,
+              "LogisticRegressionCV": _logistic_cv})
+
+
 def test_every_top_level_verbose_is_covered():
     takes_verbose = {name for name in numlearn.__all__
                      if callable(getattr(numlearn, name))

@@ -420,3 +420,111 @@ class WeightedLassoFit:
         a = quiet(self.ours.fit, self.X, self.y, sample_weight=self.sw).coef_
         b = quiet(self.theirs.fit, self.X, self.y, sample_weight=self.sw).coef_
         return float(np.max(np.abs(a - b)))
+
+
+def make_multitask_problem(seed=0):
+    """Dense design with a row-sparse coefficient matrix shared by 5 tasks."""
+    rng = np.random.default_rng(seed)
+    (n, p), t = ((20_000, 1000) if FULL else (2000, 200)), 5
+    X = rng.standard_normal((n, p))
+    W = np.zeros((t, p))
+    W[:, rng.choice(p, 20, replace=False)] = rng.standard_normal((t, 20))
+    Y = X @ W.T + 0.1 * rng.standard_normal((n, t))
+    Yc = Y - Y.mean(0)
+    alpha = np.linalg.norm((X - X.mean(0)).T @ Yc, axis=1).max() / n / 20
+    return X, Y, alpha
+
+
+class MultiTaskLassoFit:
+    """``MultiTaskLasso(alpha_max / 20, tol=1e-8).fit``: numlearn (block CD, one Numba
+    epoch kernel) beside scikit-learn (same objective and duality-gap stop)."""
+
+    timeout = 600
+
+    def setup(self):
+        from numlearn.linear_model import MultiTaskLasso
+
+        self.X, self.Y, alpha = make_multitask_problem()
+        self.ours = MultiTaskLasso(alpha=alpha, tol=1e-8)
+        self.theirs = sklm.MultiTaskLasso(alpha=alpha, tol=1e-8)
+        quiet(MultiTaskLasso(alpha=alpha).fit, self.X[:50], self.Y[:50])  # compile
+
+    def time_numlearn(self):
+        quiet(self.ours.fit, self.X, self.Y)
+
+    def time_sklearn(self):
+        quiet(self.theirs.fit, self.X, self.Y)
+
+    def track_coef_difference_vs_sklearn(self):
+        a = quiet(self.ours.fit, self.X, self.Y).coef_
+        return float(np.max(np.abs(a - quiet(self.theirs.fit, self.X, self.Y).coef_)))
+
+
+class LinearModelCVFit:
+    """``LassoCV`` / ``ElasticNetCV(l1_ratio=[0.5, 0.9])`` with their defaults (100
+    alphas, 5 folds, tol 1e-4): numlearn's warm-started paths beside scikit-learn's;
+    ``track_same_alpha`` is 1 when both choose the same ``alpha_``."""
+
+    params = (["lasso_dense", "enet_dense", "lasso_sparse"],)
+    param_names = ["problem"]
+    timeout = 900
+
+    def setup(self, problem):
+        from numlearn.linear_model import ElasticNetCV, LassoCV
+
+        rng = np.random.default_rng(0)
+        if problem == "lasso_sparse":
+            n, p = (20_000, 5000) if FULL else (2000, 500)
+            X = sp.random(n, p, density=0.01, format="csc", random_state=0)
+        else:
+            n, p = (10_000, 500) if FULL else (500, 100)
+            X = rng.standard_normal((n, p))
+        w = np.zeros(p)
+        w[:10] = rng.standard_normal(10)
+        self.X = X
+        self.y = np.asarray(X @ w).ravel() + 0.5 * rng.standard_normal(n)
+        if problem.startswith("enet"):
+            self.ours = ElasticNetCV(l1_ratio=[0.5, 0.9])
+            self.theirs = sklm.ElasticNetCV(l1_ratio=[0.5, 0.9])
+        else:
+            self.ours, self.theirs = LassoCV(), sklm.LassoCV()
+        quiet(LassoCV(alphas=3, cv=2).fit, self.X[:50], self.y[:50])  # compile
+
+    def time_numlearn(self, problem):
+        quiet(self.ours.fit, self.X, self.y)
+
+    def time_sklearn(self, problem):
+        quiet(self.theirs.fit, self.X, self.y)
+
+    def track_same_alpha(self, problem):
+        a = quiet(self.ours.fit, self.X, self.y).alpha_
+        return float(a == quiet(self.theirs.fit, self.X, self.y).alpha_)
+
+
+class LogisticRegressionCVFit:
+    """``LogisticRegressionCV()`` (10 Cs, 5 stratified folds, L2, accuracy): numlearn
+    beside scikit-learn's lbfgs (``use_legacy_attributes=False``); ``track_same_C`` is 1
+    when both choose the same ``C_``."""
+
+    params = (["breast_cancer", "make_classification"],)
+    param_names = ["problem"]
+    timeout = 900
+
+    def setup(self, problem):
+        from numlearn.linear_model import LogisticRegressionCV
+
+        self.X, self.y = make_classification_problem(problem)
+        self.ours = LogisticRegressionCV()
+        self.theirs = sklm.LogisticRegressionCV(l1_ratios=(0.0,), scoring=None,
+                                                use_legacy_attributes=False)
+        quiet(LogisticRegressionCV(Cs=2, cv=2).fit, self.X[:50], self.y[:50])
+
+    def time_numlearn(self, problem):
+        quiet(self.ours.fit, self.X, self.y)
+
+    def time_sklearn_lbfgs(self, problem):
+        quiet(self.theirs.fit, self.X, self.y)
+
+    def track_same_C(self, problem):
+        a = quiet(self.ours.fit, self.X, self.y).C_
+        return float(a == quiet(self.theirs.fit, self.X, self.y).C_)

@@ -13,6 +13,9 @@ from numlearn.linear_model._estimators import (
     enet_path,
     lasso_path,
 )
+from numlearn.linear_model._cv import ElasticNetCV, LassoCV
+from numlearn.linear_model._logistic_cv import LogisticRegressionCV
+from numlearn.linear_model._multitask import MultiTaskElasticNet, MultiTaskLasso
 from numlearn.linear_model.datafits import Logistic, Multinomial, Quadratic
 from numlearn.linear_model.penalties import L1, L2, NoPenalty
 from numlearn.linear_model.penalties import ElasticNet as ElasticNetPenalty
@@ -21,6 +24,11 @@ __all__ = [
     "Lasso",
     "ElasticNet",
     "LogisticRegression",
+    "MultiTaskLasso",
+    "LassoCV",
+    "ElasticNetCV",
+    "LogisticRegressionCV",
+    "MultiTaskElasticNet",
     "lasso_path",
     "enet_path",
     "SELECTIONS",
