@@ -66,6 +66,12 @@ _LAZY_NAMES = {
     "LogisticRegression": "numlearn.linear_model",
     "lasso_path": "numlearn.linear_model",
     "enet_path": "numlearn.linear_model",
+    "solve_glm": "numlearn.linear_model",
+    "GeneralizedLinearEstimator": "numlearn.linear_model",
+    "WeightedL1": "numlearn.linear_model",
+    "MCP": "numlearn.linear_model",
+    "SCAD": "numlearn.linear_model",
+    "GroupLasso": "numlearn.linear_model",
     # ot
     "sinkhorn": "numlearn.ot",
     "sinkhorn_newton_sparse": "numlearn.ot",

@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from numlearn.linear_model._cd_kernels import LOGISTIC, MULTINOMIAL, QUADRATIC
+from numlearn.linear_model._glm_jit import LogisticJit, QuadraticJit
 
 __all__ = ["Quadratic", "Logistic", "Multinomial"]
 
@@ -49,6 +50,11 @@ class Quadratic:
 
     code = QUADRATIC
     name = "quadratic"
+    curvature = 1.0
+
+    def compiled(self):
+        """The compiled scalar pieces (``loss``, ``deriv``) for :func:`solve_glm`."""
+        return QuadraticJit()
 
     def value(self, y, z) -> float:
         """``‖y - z‖² / (2 n)``."""
@@ -93,6 +99,11 @@ class Logistic:
 
     code = LOGISTIC
     name = "logistic"
+    curvature = 0.25
+
+    def compiled(self):
+        """The compiled scalar pieces (``loss``, ``deriv``) for :func:`solve_glm`."""
+        return LogisticJit()
 
     def value(self, y, z) -> float:
         """``Σ log(1 + exp(-y_i z_i)) / n``."""
