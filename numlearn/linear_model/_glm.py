@@ -79,17 +79,18 @@ class _Design:
         self._partial(*self._args, r, coords, out)
         return out
 
-    def col_sq_norms(self):
+    def col_sq_norms(self, sw):
+        """``Σ_i sw_i X_ij²`` for every column."""
         if self.sparse:
-            return np.asarray(self.X.multiply(self.X).sum(axis=0)).ravel()
-        return np.einsum("ij,ij->j", self.X, self.X)
+            return np.asarray(self.X.multiply(self.X).T @ sw).ravel()
+        return np.einsum("ij,i,ij->j", self.X, sw, self.X)
 
-    def group_sq_norms(self, ptr, idx):
-        """``‖X_g‖₂²`` (squared spectral norm) of every group."""
+    def group_sq_norms(self, ptr, idx, sw):
+        """``‖diag(sw)^½ X_g‖₂²`` (squared spectral norm) of every group."""
         out = np.empty(ptr.shape[0] - 1)
         for g in range(out.shape[0]):
             cols = self.X[:, idx[ptr[g]:ptr[g + 1]]]
-            gram = cols.T @ cols
+            gram = cols.T @ (cols.multiply(sw[:, None]) if self.sparse else sw[:, None] * cols)
             gram = gram.toarray() if self.sparse else gram
             out[g] = np.linalg.eigvalsh(gram)[-1] if gram.shape[0] > 1 else gram[0, 0]
         return out
@@ -124,6 +125,7 @@ def solve_glm(
     p0: int = 10,
     anderson: bool = True,
     warm_start: Any = None,
+    sample_weight: Any = None,
     callback: Callable | None = None,
     return_history: bool = False,
     verbose: int = 0,
@@ -164,6 +166,9 @@ def solve_glm(
         Anderson extrapolation of the inner epochs.
     warm_start : array, shape (n_features,), optional
         Starting coefficients (the intercept starts at 0).
+    sample_weight : array, shape (n_samples,), optional
+        Non-negative weights, not all zero: ``F(z) = Σ_i s_i loss(y_i, z_i) / Σ_i s_i``
+        (scikit-learn's convention; integer weights equal repeated rows).
     callback : callable, optional
         ``callback(w)`` after every outer check; raising StopIteration stops the run.
     return_history : bool, default=False
@@ -183,7 +188,8 @@ def solve_glm(
         If ``datafit`` or ``penalty`` is not one this engine compiles.
     ValueError
         If the shapes disagree, the data is not finite, labels are not ±1 for the logistic
-        loss, or the penalty's parameters do not fit ``X`` (``weights``, ``groups``).
+        loss, ``sample_weight`` is negative, not finite, all zero or of the wrong length,
+        or the penalty's parameters do not fit ``X`` (``weights``, ``groups``).
 
     References
     ----------
@@ -217,7 +223,7 @@ def solve_glm(
     y = np.ascontiguousarray(y, dtype=np.float64)
     if datafit.curvature != 1.0 and not np.all(np.abs(y) == 1.0):
         raise ValueError("y must hold labels in {-1, +1} for the logistic datafit.")
-    df = datafit.compiled()
+    df = datafit.compiled(sample_weight, n)
     pen = penalty.compiled(p)
     block = bool(getattr(penalty, "block", False))
     design = _Design(X, block)
@@ -225,14 +231,14 @@ def solve_glm(
     if block:
         ptr, idx = pen.grp_ptr, pen.grp_indices
         n_units = ptr.shape[0] - 1
-        lipschitz = datafit.curvature * design.group_sq_norms(ptr, idx) / n
+        lipschitz = datafit.curvature * design.group_sq_norms(ptr, idx, df.sw) / n
 
         def coords_of(units):
             return np.concatenate([idx[ptr[g]:ptr[g + 1]] for g in units]) if len(units) \
                 else np.zeros(0, np.int64)
     else:
         n_units = p
-        lipschitz = datafit.curvature * design.col_sq_norms() / n
+        lipschitz = datafit.curvature * design.col_sq_norms(df.sw) / n
 
         def coords_of(units):
             return units

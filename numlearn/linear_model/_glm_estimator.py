@@ -13,6 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from numlearn.linear_model._glm import solve_glm
+from numlearn.linear_model._lbfgs import check_sample_weight
 from numlearn.linear_model.datafits import Logistic, Quadratic
 from numlearn.linear_model.penalties import L1
 
@@ -90,10 +91,11 @@ class GeneralizedLinearEstimator(BaseEstimator):
     def _is_classifier(self) -> bool:
         return isinstance(self._datafit(), Logistic)
 
-    def fit(self, X, y):
-        """Fit the model (no ``sample_weight``: the engine's datafits are unweighted)."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model; ``sample_weight`` as in :func:`solve_glm`."""
         X, y = validate_data(self, X, y, accept_sparse="csc", dtype=np.float64,
                              y_numeric=not self._is_classifier())
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if self._is_classifier():
             check_classification_targets(y)
             y_type = type_of_target(y, input_name="y")
@@ -102,6 +104,10 @@ class GeneralizedLinearEstimator(BaseEstimator):
                                  f"target is {y_type} (GeneralizedLinearEstimator with the "
                                  "Logistic datafit).")
             classes, y_enc = np.unique(y, return_inverse=True)
+            if classes.size < 2 or (sample_weight is not None
+                                    and np.unique(y_enc[sample_weight > 0]).size < 2):
+                raise ValueError("y has one class (among the samples of positive "
+                                 "sample_weight); the Logistic datafit needs two classes.")
             self.classes_ = classes
             target = 2.0 * y_enc - 1.0
         else:
@@ -111,7 +117,8 @@ class GeneralizedLinearEstimator(BaseEstimator):
         penalty = L1(1.0) if self.penalty is None else self.penalty
         res = solve_glm(X, target, self._datafit(), penalty, fit_intercept=self.fit_intercept,
                         tol=self.tol, max_iter=self.max_iter, max_epochs=self.max_epochs,
-                        p0=self.p0, warm_start=warm, verbose=self.verbose)
+                        p0=self.p0, warm_start=warm, sample_weight=sample_weight,
+                        verbose=self.verbose)
         self.coef_ = res.coef
         self.intercept_ = float(res.intercept)
         self.n_iter_ = res.n_iter

@@ -1,8 +1,8 @@
 """Compiled scalar pieces of datafits and penalties (Numba jitclasses).
 
 The working-set engine (:mod:`numlearn.linear_model._glm_kernels`) never knows which loss
-or penalty it solves: a datafit gives ``loss(y_i, z_i)`` and ``deriv(y_i, z_i)`` per
-sample and its ``curvature`` (the bound on ``loss''``); a separable penalty gives
+or penalty it solves: a datafit gives ``loss(i, y_i, z_i)`` and ``deriv(i, y_i, z_i)``
+per sample (sample weights included) and its ``curvature`` (the bound on ``loss''``); a separable penalty gives
 ``value_1d(u, j)``, ``prox_1d(v, step, j)`` and ``dist_1d(w_j, g_j, j)`` (the distance
 of ``-g_j`` to its subdifferential) per coordinate; a block penalty gives ``value(w)``,
 ``prox_block(v, step, g)``, ``subdiff_distance(w, grad, groups)`` and ``support(w)`` per
@@ -32,40 +32,42 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- datafits
-@jitclass([("curvature", float64)])
+@jitclass([("curvature", float64), ("sw", float64[:])])
 class QuadraticJit:
-    """``loss(y, z) = (y - z)² / 2``; curvature 1."""
+    """``loss_i(z) = sw_i (y_i - z)² / 2``; curvature 1 (``sw``: sample weights, mean 1)."""
 
-    def __init__(self):
+    def __init__(self, sw):
         self.curvature = 1.0
+        self.sw = sw
 
-    def loss(self, y_i, z_i):
+    def loss(self, i, y_i, z_i):
         r = y_i - z_i
-        return 0.5 * r * r
+        return 0.5 * self.sw[i] * r * r
 
-    def deriv(self, y_i, z_i):
-        return z_i - y_i
+    def deriv(self, i, y_i, z_i):
+        return self.sw[i] * (z_i - y_i)
 
 
-@jitclass([("curvature", float64)])
+@jitclass([("curvature", float64), ("sw", float64[:])])
 class LogisticJit:
-    """``loss(y, z) = log(1 + exp(-y z))`` for ``y ∈ {-1, 1}``; curvature 1/4."""
+    """``loss_i(z) = sw_i log(1 + exp(-y_i z))`` for ``y_i ∈ {-1, 1}``; curvature 1/4."""
 
-    def __init__(self):
+    def __init__(self, sw):
         self.curvature = 0.25
+        self.sw = sw
 
-    def loss(self, y_i, z_i):
+    def loss(self, i, y_i, z_i):
         t = -y_i * z_i
         if t > 0:
-            return t + np.log1p(np.exp(-t))
-        return np.log1p(np.exp(t))
+            return self.sw[i] * (t + np.log1p(np.exp(-t)))
+        return self.sw[i] * np.log1p(np.exp(t))
 
-    def deriv(self, y_i, z_i):
+    def deriv(self, i, y_i, z_i):
         t = y_i * z_i
         if t >= 0:
             e = np.exp(-t)
-            return -y_i * e / (1.0 + e)
-        return -y_i / (1.0 + np.exp(t))
+            return -self.sw[i] * y_i * e / (1.0 + e)
+        return -self.sw[i] * y_i / (1.0 + np.exp(t))
 
 
 # ------------------------------------------------------------------- separable penalties

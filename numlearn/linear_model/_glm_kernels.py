@@ -34,7 +34,7 @@ def loss_derivs(datafit, y, z):
     n = y.shape[0]
     out = np.empty(n)
     for i in range(n):
-        out[i] = datafit.deriv(y[i], z[i]) / n
+        out[i] = datafit.deriv(i, y[i], z[i]) / n
     return out
 
 
@@ -43,7 +43,7 @@ def datafit_value(datafit, y, z):
     """``Σ loss(y_i, z_i) / n``."""
     s = 0.0
     for i in range(y.shape[0]):
-        s += datafit.loss(y[i], z[i])
+        s += datafit.loss(i, y[i], z[i])
     return s / y.shape[0]
 
 
@@ -90,11 +90,12 @@ def partial_grad_csc(data, indices, indptr, r, coords, out):
 
 @njit(nogil=True)
 def intercept_step(datafit, y, z, b):
-    """One gradient step on the intercept (step ``1 / curvature``); returns the new ``b``."""
+    """One gradient step on the intercept (step ``1 / curvature``: the weights have mean
+    1); returns the new ``b``."""
     n = y.shape[0]
     g = 0.0
     for i in range(n):
-        g += datafit.deriv(y[i], z[i])
+        g += datafit.deriv(i, y[i], z[i])
     delta = -g / n / datafit.curvature
     if delta != 0.0:
         for i in range(n):
@@ -112,7 +113,7 @@ def cd_epoch_dense(X, y, w, z, datafit, penalty, ws, lipschitz):
             continue
         g = 0.0
         for i in range(n):
-            g += X[i, j] * datafit.deriv(y[i], z[i])
+            g += X[i, j] * datafit.deriv(i, y[i], z[i])
         old = w[j]
         step = 1.0 / L
         new = penalty.prox_1d(old - g / n * step, step, j)
@@ -134,7 +135,7 @@ def cd_epoch_csc(data, indices, indptr, y, w, z, datafit, penalty, ws, lipschitz
         g = 0.0
         for p in range(indptr[j], indptr[j + 1]):
             i = indices[p]
-            g += data[p] * datafit.deriv(y[i], z[i])
+            g += data[p] * datafit.deriv(i, y[i], z[i])
         old = w[j]
         step = 1.0 / L
         new = penalty.prox_1d(old - g / n * step, step, j)
@@ -157,7 +158,7 @@ def bcd_epoch_dense(X, y, w, z, datafit, penalty, ws, lipschitz):
             continue
         step = 1.0 / L
         for i in range(n):
-            r[i] = datafit.deriv(y[i], z[i]) / n
+            r[i] = datafit.deriv(i, y[i], z[i]) / n
         size = ptr[g + 1] - ptr[g]
         old = np.empty(size)
         v = np.empty(size)
@@ -196,7 +197,7 @@ def bcd_epoch_csc(data, indices, indptr, y, w, z, datafit, penalty, ws, lipschit
             gj = 0.0
             for p in range(indptr[j], indptr[j + 1]):
                 i = indices[p]
-                gj += data[p] * datafit.deriv(y[i], z[i])
+                gj += data[p] * datafit.deriv(i, y[i], z[i])
             old[q] = w[j]
             v[q] = w[j] - step * gj / n
         v = penalty.prox_block(v, step, g)

@@ -52,9 +52,10 @@ class Quadratic:
     name = "quadratic"
     curvature = 1.0
 
-    def compiled(self):
-        """The compiled scalar pieces (``loss``, ``deriv``) for :func:`solve_glm`."""
-        return QuadraticJit()
+    def compiled(self, sample_weight=None, n_samples=None):
+        """The compiled scalar pieces (``loss``, ``deriv``) for :func:`solve_glm`, with
+        the sample weights (checked; rescaled to mean 1) or unit weights."""
+        return QuadraticJit(_mean_one_weights(sample_weight, n_samples))
 
     def value(self, y, z) -> float:
         """``‖y - z‖² / (2 n)``."""
@@ -101,9 +102,10 @@ class Logistic:
     name = "logistic"
     curvature = 0.25
 
-    def compiled(self):
-        """The compiled scalar pieces (``loss``, ``deriv``) for :func:`solve_glm`."""
-        return LogisticJit()
+    def compiled(self, sample_weight=None, n_samples=None):
+        """The compiled scalar pieces (``loss``, ``deriv``) for :func:`solve_glm`, with
+        the sample weights (checked; rescaled to mean 1) or unit weights."""
+        return LogisticJit(_mean_one_weights(sample_weight, n_samples))
 
     def value(self, y, z) -> float:
         """``Σ log(1 + exp(-y_i z_i)) / n``."""
@@ -179,6 +181,15 @@ class Multinomial:
     def gap_scale(self, n_classes) -> float:
         """Unit of ``tol``: ``log K``."""
         return float(np.log(n_classes))
+
+
+def _mean_one_weights(sample_weight, n_samples):
+    from numlearn.linear_model._lbfgs import check_sample_weight
+
+    if sample_weight is None:
+        return np.ones(n_samples)
+    sw = check_sample_weight(sample_weight, n_samples)
+    return sw * (sw.shape[0] / sw.sum())
 
 
 def _expit(t):
