@@ -71,6 +71,12 @@ _LAZY_NAMES = {
     "LassoCV": "numlearn.linear_model",
     "ElasticNetCV": "numlearn.linear_model",
     "LogisticRegressionCV": "numlearn.linear_model",
+    "solve_glm": "numlearn.linear_model",
+    "GeneralizedLinearEstimator": "numlearn.linear_model",
+    "WeightedL1": "numlearn.linear_model",
+    "MCP": "numlearn.linear_model",
+    "SCAD": "numlearn.linear_model",
+    "GroupLasso": "numlearn.linear_model",
     # ot
     "sinkhorn": "numlearn.ot",
     "sinkhorn_newton_sparse": "numlearn.ot",

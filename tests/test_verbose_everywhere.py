@@ -86,6 +86,17 @@ def _logistic(v):
     return numlearn.LogisticRegression(verbose=v).fit(X, y > 0)
 
 
+def _solve_glm(v):
+    from numlearn.linear_model import MCP, Quadratic
+
+    X, y = _regression()
+    return numlearn.solve_glm(X, y, Quadratic(), MCP(0.1), verbose=v)
+
+
+def _glm_estimator(v):
+    return numlearn.GeneralizedLinearEstimator(verbose=v).fit(*_regression())
+
+
 def _ot():
     from numlearn.datasets import ot_gaussian_clouds
 
@@ -150,6 +161,7 @@ CASES = {
     "sketch_and_project": _sketch_and_project, "minimize_eq": _minimize_eq,
     "minimize_constrained": _minimize_constrained,
     "coordinate_descent": _coordinate_descent, "Lasso": _lasso, "ElasticNet": _enet,
+    "solve_glm": _solve_glm, "GeneralizedLinearEstimator": _glm_estimator,
     "LogisticRegression": _logistic, "sinkhorn": _sinkhorn, "implicit_als": _implicit_als,
     "sinkhorn_unbalanced": _unbalanced, "sinkhorn_sample": _sample,
     "sinkhorn_divergence": _divergence,

@@ -17,7 +17,9 @@ from numlearn.linear_model._cv import ElasticNetCV, LassoCV
 from numlearn.linear_model._logistic_cv import LogisticRegressionCV
 from numlearn.linear_model._multitask import MultiTaskElasticNet, MultiTaskLasso
 from numlearn.linear_model.datafits import Logistic, Multinomial, Quadratic
-from numlearn.linear_model.penalties import L1, L2, NoPenalty
+from numlearn.linear_model._glm import solve_glm
+from numlearn.linear_model._glm_estimator import GeneralizedLinearEstimator
+from numlearn.linear_model.penalties import L1, L2, MCP, SCAD, GroupLasso, NoPenalty, WeightedL1
 from numlearn.linear_model.penalties import ElasticNet as ElasticNetPenalty
 
 __all__ = [
@@ -40,4 +42,10 @@ __all__ = [
     "L2",
     "ElasticNetPenalty",
     "NoPenalty",
+    "solve_glm",
+    "GeneralizedLinearEstimator",
+    "WeightedL1",
+    "MCP",
+    "SCAD",
+    "GroupLasso",
 ]

@@ -118,7 +118,6 @@ from numlearn._validation import (
 )
 
 __all__ = [
-    "parallel_namespace",
     "solve_parallel",
     "prox_step_cpu",
     "launch_prox_step_cuda",
@@ -138,25 +137,6 @@ def _is_sparse(a) -> bool:
     :func:`solve_parallel` with a NumPy-compatible ``xp``: the tests of the sparse code on
     the CPU; :func:`coordinate_descent` keeps SciPy inputs on the sequential engine)."""
     return is_cupy_sparse(a) or sp.issparse(a)
-
-
-def parallel_namespace(*arrays):
-    """The array namespace of the first non-NumPy input, or None (the NumPy engine).
-
-    NumPy arrays, lists, SciPy sparse matrices and None keep the sequential engine;
-    CuPy arrays, ``cupyx.scipy.sparse`` matrices and other array-API arrays
-    (``array_api_strict``) select the parallel path.
-    """
-    for a in arrays:
-        if a is None or isinstance(a, (np.ndarray, list, tuple)) or sp.issparse(a):
-            continue
-        if is_cupy_sparse(a):
-            return get_namespace(a.data)
-        if hasattr(a, "__array_namespace__"):
-            xp = get_namespace(a)
-            if not is_numpy_namespace(xp):
-                return xp
-    return None
 
 
 # --------------------------------------------------------------------------------------

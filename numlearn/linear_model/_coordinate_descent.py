@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
+from numlearn._backend import non_numpy_namespace
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result
 from numlearn._validation import (
@@ -254,9 +255,9 @@ def coordinate_descent(
     """
     if _prepared is None and not isinstance(X, np.ndarray):
         # CuPy / cupyx.scipy.sparse / other array-API inputs: parallel CD (_cd_parallel.py)
-        from numlearn.linear_model._cd_parallel import parallel_namespace, solve_parallel
+        from numlearn.linear_model._cd_parallel import solve_parallel
 
-        xp = parallel_namespace(X, y)
+        xp = non_numpy_namespace(X, y)
         if xp is not None:
             return solve_parallel(
                 X, y, datafit, penalty, xp=xp, selection=selection, block_size=block_size,

@@ -13,7 +13,13 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from numlearn._backend import device_of, is_cupy_sparse, to_numpy
+from numlearn._backend import (
+    device_of,
+    is_cupy_sparse,
+    non_numpy_namespace,
+    to_device,
+    to_numpy,
+)
 from numlearn._result import Status
 from numlearn._validation import (
     check_array,
@@ -23,7 +29,7 @@ from numlearn._validation import (
     check_sparse_structure,
 )
 from numlearn.linear_model._cd_parallel import _check_data as _check_data_xp
-from numlearn.linear_model._cd_parallel import _Design, parallel_namespace, solve_parallel
+from numlearn.linear_model._cd_parallel import _Design, solve_parallel
 from numlearn.linear_model._coordinate_descent import (
     SELECTIONS,
     _check_data,
@@ -203,7 +209,7 @@ class ElasticNet(RegressorMixin, BaseEstimator):
         scikit-learn's), for callers that checked it already; never the default.
         """
         penalty = self._penalty()
-        xp = parallel_namespace(X, y)
+        xp = non_numpy_namespace(X, y)
         if xp is not None:
             if sample_weight is not None or self.positive:
                 raise ValueError("sample_weight and positive=True are not supported for "
@@ -251,11 +257,11 @@ class ElasticNet(RegressorMixin, BaseEstimator):
     def predict(self, X):
         """Predict ``X w + b`` (in ``X``'s namespace for array-API inputs)."""
         check_is_fitted(self)
-        xp = parallel_namespace(X)
+        xp = non_numpy_namespace(X)
         if xp is not None:
             X = _check_predict_xp(self, X, xp)
-            coef = _in_namespace(self.coef_, xp, X)
-            intercept = _in_namespace(self.intercept_, xp, X)
+            coef = to_device(self.coef_, X)
+            intercept = to_device(self.intercept_, X)
             return xp.reshape(X @ coef, (-1,)) + intercept
         X = validate_data(self, _checked_sparse(X, None), accept_sparse=True, reset=False)
         if not isinstance(self.coef_, np.ndarray):  # fitted on array-API inputs
@@ -463,7 +469,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ``intercept_`` are arrays of the input's namespace.
         """
         solver = check_option(self.solver, "solver", ("auto", "lbfgs", "cd"))
-        xp = parallel_namespace(X, y)
+        xp = non_numpy_namespace(X, y)
         if xp is not None:
             if sample_weight is not None or self.class_weight is not None:
                 raise ValueError("sample_weight and class_weight are not supported for "
@@ -588,7 +594,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         warm = None
         if n_classes > 2:  # multinomial (softmax), one coefficient row per class
             if self.warm_start and coef is not None and tuple(coef.shape) == (n_classes, p):
-                warm = xp.permute_dims(_in_namespace(coef, xp, X), (1, 0))
+                warm = xp.permute_dims(to_device(coef, X), (1, 0))
             labels = xp.astype(xp.searchsorted(classes, y_any), xp.float64)
             res = _fit_cd(X, labels, Multinomial(), penalty, warm, kwargs)
             self.coef_ = xp.permute_dims(res.coef, (1, 0))
@@ -623,11 +629,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ``classes_[1]``), (n_samples, n_classes) otherwise (in ``X``'s namespace for
         array-API inputs)."""
         check_is_fitted(self)
-        xp = parallel_namespace(X)
+        xp = non_numpy_namespace(X)
         if xp is not None:
             X = _check_predict_xp(self, X, xp)
-            coef = _in_namespace(self.coef_, xp, X)
-            scores = X @ xp.permute_dims(coef, (1, 0)) + _in_namespace(self.intercept_, xp, X)
+            coef = to_device(self.coef_, X)
+            scores = X @ xp.permute_dims(coef, (1, 0)) + to_device(self.intercept_, X)
             return scores[:, 0] if scores.shape[1] == 1 else scores
         X = validate_data(self, _checked_sparse(X, None), accept_sparse=True, reset=False)
         if not isinstance(self.coef_, np.ndarray):  # fitted on array-API inputs
@@ -639,9 +645,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         """Class labels."""
         d = self.decision_function(X)
-        xp = parallel_namespace(d)
+        xp = non_numpy_namespace(d)
         if xp is not None:
-            classes = _in_namespace(self.classes_, xp, d)
+            classes = to_device(self.classes_, d)
             idx = (xp.astype(d > 0, xp.int64) if d.ndim == 1 else xp.argmax(d, axis=1))
             return xp.take(classes, idx)
         classes = self.classes_ if isinstance(self.classes_, np.ndarray) else to_numpy(
@@ -653,7 +659,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def predict_log_proba(self, X):
         """Log class probabilities, shape (n_samples, n_classes)."""
         d = self.decision_function(X)
-        xp = parallel_namespace(d)
+        xp = non_numpy_namespace(d)
         if xp is not None:
             if d.ndim == 1:
                 zero = xp.zeros_like(d)
@@ -668,7 +674,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes)."""
         logp = self.predict_log_proba(X)
-        xp = parallel_namespace(logp)
+        xp = non_numpy_namespace(logp)
         return np.exp(logp) if xp is None else xp.exp(logp)
 
     def __sklearn_tags__(self):
@@ -723,7 +729,7 @@ def enet_path(X, y, *, l1_ratio: float = 0.5, eps: float = 1e-3, n_alphas: int =
     ((5, 5), True)
     """
     l1_ratio = check_scalar(l1_ratio, "l1_ratio", low=0.0, high=1.0)
-    xp = parallel_namespace(X, y)
+    xp = non_numpy_namespace(X, y)
     if xp is not None:  # CuPy / array-API inputs: parallel coordinate descent per alpha
         return _enet_path_array_api(X, y, xp, l1_ratio, eps, n_alphas, alphas, params)
     X, y, _, _ = _check_data(X, y)  # once, not once per alpha
@@ -857,13 +863,6 @@ def _enet_path_array_api(X, y, xp, l1_ratio, eps, n_alphas, alphas, params):
 
 def _device(X):
     return device_of(X)  # device_of reads a cupyx sparse matrix's data
-
-
-def _in_namespace(a, xp, like):
-    """``a`` (a fitted attribute) as an array of ``xp`` on ``like``'s device."""
-    if parallel_namespace(a) is xp:
-        return a
-    return xp.asarray(np.asarray(to_numpy(a)), device=_device(like))
 
 
 def _check_predict_xp(est, X, xp):

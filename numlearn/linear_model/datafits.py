@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from numlearn.linear_model._cd_kernels import LOGISTIC, MULTINOMIAL, QUADRATIC
+from numlearn.linear_model._glm_jit import LogisticJit, QuadraticJit
 
 __all__ = ["Quadratic", "Logistic", "Multinomial"]
 
@@ -49,6 +50,12 @@ class Quadratic:
 
     code = QUADRATIC
     name = "quadratic"
+    curvature = 1.0
+
+    def compiled(self, sample_weight=None, n_samples=None):
+        """The compiled scalar pieces (``loss``, ``deriv``) for :func:`solve_glm`, with
+        the sample weights (checked; rescaled to mean 1) or unit weights."""
+        return QuadraticJit(_mean_one_weights(sample_weight, n_samples))
 
     def value(self, y, z) -> float:
         """``‖y - z‖² / (2 n)``."""
@@ -93,6 +100,12 @@ class Logistic:
 
     code = LOGISTIC
     name = "logistic"
+    curvature = 0.25
+
+    def compiled(self, sample_weight=None, n_samples=None):
+        """The compiled scalar pieces (``loss``, ``deriv``) for :func:`solve_glm`, with
+        the sample weights (checked; rescaled to mean 1) or unit weights."""
+        return LogisticJit(_mean_one_weights(sample_weight, n_samples))
 
     def value(self, y, z) -> float:
         """``Σ log(1 + exp(-y_i z_i)) / n``."""
@@ -168,6 +181,15 @@ class Multinomial:
     def gap_scale(self, n_classes) -> float:
         """Unit of ``tol``: ``log K``."""
         return float(np.log(n_classes))
+
+
+def _mean_one_weights(sample_weight, n_samples):
+    from numlearn.linear_model._lbfgs import check_sample_weight
+
+    if sample_weight is None:
+        return np.ones(n_samples)
+    sw = check_sample_weight(sample_weight, n_samples)
+    return sw * (sw.shape[0] / sw.sum())
 
 
 def _expit(t):

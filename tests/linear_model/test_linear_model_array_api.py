@@ -15,7 +15,7 @@ from scipy.optimize import minimize
 from sklearn import linear_model as sklm
 from sklearn.exceptions import ConvergenceWarning
 
-from numlearn._backend import to_numpy
+from numlearn._backend import non_numpy_namespace, to_numpy
 from numlearn._result import Status
 from numlearn.linear_model import (
     L1,
@@ -34,7 +34,6 @@ from numlearn.linear_model import (
 )
 from numlearn.linear_model._cd_parallel import (
     launch_prox_step_cuda,
-    parallel_namespace,
     prox_step_cpu,
     solve_parallel,
 )
@@ -265,9 +264,11 @@ def test_sparse_design_code_on_the_cpu(fmt):
 
 def test_dispatch_keeps_numpy_inputs_on_the_numpy_engine():
     X, y, _ = _data(n=20, p=5)
-    assert parallel_namespace(X, y) is None
-    assert parallel_namespace(sp.csc_matrix(X), list(y)) is None
-    assert parallel_namespace(X, xps.asarray(y)) is not None
+    assert non_numpy_namespace(X, y) is None
+    assert non_numpy_namespace(sp.csc_matrix(X), list(y)) is None
+    assert non_numpy_namespace(xps.asarray(X), xps.asarray(y)) is not None
+    with pytest.raises(TypeError, match="single array library"):
+        non_numpy_namespace(X, xps.asarray(y))
     res = coordinate_descent(X, y, Quadratic(), L1(0.1))
     assert isinstance(res.coef, np.ndarray) and "beta" not in res
 
