@@ -126,6 +126,57 @@ def test_kernel_canonical_flag_matches_scipy():
         assert canon == expected
 
 
+def _reference_verdict(indptr, indices, n_minor, want_order):
+    """compressed_structure's (code, where, canonical), written out in plain Python."""
+    indptr, indices = [int(v) for v in indptr], [int(v) for v in indices]
+    if indptr[0] != 0:
+        return 1, 0, False
+    for i in range(len(indptr) - 1):
+        if indptr[i + 1] < indptr[i]:
+            return 2, i + 1, False
+    nnz = indptr[-1]
+    if nnz > len(indices):
+        return 3, len(indptr) - 1, False
+    if nnz == 0:
+        return 0, -1, True
+    for k in range(nnz):
+        if not 0 <= indices[k] < n_minor:
+            return 4, k, False
+    if not want_order:
+        return 0, -1, False
+    canon = all(indices[k - 1] < indices[k] for i in range(len(indptr) - 1)
+                for k in range(indptr[i] + 1, indptr[i + 1]))
+    return 0, -1, canon
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_kernel_verdicts_match_a_plain_reference(dtype):
+    """The one-pass kernel's code, position and canonical flag on random, often
+    malformed, arrays (entries past indptr[-1] included) equal the plain reference's."""
+    rng = np.random.default_rng(7)
+    for _ in range(3000):
+        n_major, n_minor = int(rng.integers(0, 6)), int(rng.integers(1, 6))
+        indptr = np.concatenate([[0], np.cumsum(rng.integers(0, 4, n_major))])
+        indices = rng.integers(0, n_minor, int(indptr[-1]) + int(rng.integers(0, 3)))
+        if rng.random() < 0.5:  # mostly sorted rows: canonical is often True
+            for i in range(n_major):
+                indices[indptr[i]:indptr[i + 1]].sort()
+        corruption = int(rng.integers(0, 6))
+        if corruption == 1 and indices.size:
+            indices[rng.integers(indices.size)] = rng.choice([-1, n_minor, 10**8])
+        elif corruption == 2 and n_major:
+            indptr[rng.integers(1, n_major + 1)] += rng.integers(-3, 4)
+        elif corruption == 3:
+            indptr[0] = rng.integers(-1, 2)
+        elif corruption == 4:
+            indptr[-1] += rng.integers(0, 4)
+        indptr, indices = indptr.astype(dtype), indices.astype(dtype)
+        for want_order in (True, False):
+            got = compressed_structure(indptr, indices, n_minor, want_order)
+            assert tuple(int(v) for v in got) == _reference_verdict(
+                indptr, indices, n_minor, want_order), (indptr, indices, n_minor)
+
+
 def test_trailing_entries_past_indptr_pruned():
     A = _raw(sp.csr_matrix, [1.0, 2.0, 99.0], [0, 1, 5], [0, 1, 2], (2, 2))
     B = check_sparse_structure(A)
