@@ -207,3 +207,152 @@ def test_dtype_rule():
     assert A.dtype == np.float64
     S, _ = check_operator(sp.csr_matrix(np.eye(3, dtype=np.int8)))
     assert S.dtype == np.float64
+
+
+# --------------------------------------------------------------------------------------
+# cupyx.scipy.sparse input: the same checks as whole-array operations on the device.
+# Without a GPU a stand-in runs them: a CSR/CSC class carrying cupyx's module name whose
+# arrays are array_api_strict arrays (no NumPy conversion in the checked path).
+# --------------------------------------------------------------------------------------
+class _DeviceCompressed:
+    """Just what check_sparse_structure uses of a cupyx.scipy.sparse CSR/CSC matrix."""
+
+    def __init__(self, arg, shape, fmt="csr"):
+        self.data, self.indices, self.indptr = arg
+        self.shape, self.format, self.ndim = tuple(shape), fmt, 2
+        self.has_canonical_format = True  # cupyx trusts its flag: stale after edits
+
+    @property
+    def dtype(self):
+        return np.dtype(str(self.data.dtype).rsplit(".", 1)[-1])
+
+    def _scipy(self):
+        cls = sp.csr_matrix if self.format == "csr" else sp.csc_matrix
+        arrays = [np.from_dlpack(a) for a in (self.data, self.indices, self.indptr)]
+        return cls(tuple(arrays), shape=self.shape)
+
+    @classmethod
+    def _from_scipy(cls, S, like):
+        import array_api_strict as xps
+
+        return cls(tuple(xps.asarray(np.array(a)) for a in (S.data, S.indices, S.indptr)),
+                   S.shape, S.format)
+
+    def copy(self):
+        return self._from_scipy(self._scipy(), self)
+
+    def sum_duplicates(self):
+        if self.has_canonical_format:
+            return
+        S = self._scipy()
+        S.sum_duplicates()
+        new = self._from_scipy(S, self)
+        self.data, self.indices, self.indptr = new.data, new.indices, new.indptr
+        self.has_canonical_format = True
+
+    def tocsr(self):
+        return self if self.format == "csr" else self._from_scipy(self._scipy().tocsr(), self)
+
+    def tocsc(self):
+        return self if self.format == "csc" else self._from_scipy(self._scipy().tocsc(), self)
+
+    def astype(self, dtype):
+        import array_api_strict as xps
+
+        return type(self)((xps.astype(self.data, getattr(xps, np.dtype(dtype).name)),
+                           self.indices, self.indptr), self.shape, self.format)
+
+    def toarray(self):
+        return self._scipy().toarray()
+
+
+_DeviceCompressed.__module__ = "cupyx.scipy.sparse._compressed"
+
+
+def _device(data, indices, indptr, shape, fmt="csr", dtype="float64"):
+    import array_api_strict as xps
+
+    return _DeviceCompressed((xps.asarray(np.asarray(data, dtype=dtype)),
+                              xps.asarray(np.asarray(indices, dtype=np.int32)),
+                              xps.asarray(np.asarray(indptr, dtype=np.int32))), shape, fmt)
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_device_sparse_malformed_refused_like_scipy(case, fmt):
+    """The device path refuses every malformed structure with SciPy's path's message."""
+    pytest.importorskip("array_api_strict")
+    data, indices, indptr, match = MALFORMED[case]
+    shape = (2, 3) if fmt == "csr" else (3, 2)
+    A = _device(data, indices, indptr, shape, fmt)
+    with pytest.raises(ValueError, match="^M\\.") as dev:
+        check_sparse_structure(A, "M")
+    assert dev.match(match)
+    with pytest.raises(ValueError) as host:
+        check_sparse_structure(_raw(sp.csr_matrix if fmt == "csr" else sp.csc_matrix,
+                                    data, indices, indptr, shape), "M")
+    assert str(dev.value) == str(host.value)
+    with pytest.raises(ValueError, match="M\\."):
+        check_operator(A, "M", square=False)
+
+
+def test_device_sparse_canonical_verdicts_and_copies():
+    pytest.importorskip("array_api_strict")
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        n = int(rng.integers(1, 6))
+        lens = rng.integers(0, 4, n)
+        indptr = np.concatenate([[0], np.cumsum(lens)])
+        indices = rng.integers(0, n, int(indptr[-1]))
+        if rng.random() < 0.5:
+            for i in range(n):
+                row = np.unique(indices[indptr[i]:indptr[i + 1]])
+                indices[indptr[i]:indptr[i] + row.size] = row
+                indices[indptr[i] + row.size:indptr[i + 1]] = -7  # refilled below
+            keep = indices != -7
+            indices = indices[keep]
+            indptr = np.concatenate([[0], np.cumsum([np.sum(keep[indptr[i]:indptr[i + 1]])
+                                                     for i in range(n)])])
+        data = rng.standard_normal(indices.size)
+        A = _device(data, indices, indptr, (n, n))
+        before = [np.from_dlpack(a).copy() for a in (A.data, A.indices, A.indptr)]
+        _, _, canon = compressed_structure(indptr.astype(np.int32),
+                                           indices.astype(np.int32), n, True)
+        B = check_sparse_structure(A)
+        assert (B is A) == bool(canon)  # a copy only when the order had to change
+        ref = check_sparse_structure(_raw(sp.csr_matrix, data, indices, indptr, (n, n)))
+        np.testing.assert_array_equal(B.toarray(), ref.toarray())
+        assert all(np.array_equal(np.from_dlpack(a), b)
+                   for a, b in zip((A.data, A.indices, A.indptr), before))
+    # entries past indptr[-1] are left out; integer data becomes float64 (the dtype rule)
+    A = _device([1, 2, 99], [0, 1, 5], [0, 1, 2], (2, 2), dtype="int64")
+    B = check_sparse_structure(A)
+    assert B.dtype == np.float64 and B.indices.shape[0] == 2
+    np.testing.assert_array_equal(B.toarray(), np.diag([1.0, 2.0]))
+    with pytest.raises(TypeError, match="X must hold real numbers"):
+        check_sparse_structure(_device([1.0], [0], [0, 1], (1, 1), dtype="complex128"), "X")
+
+
+@pytest.mark.gpu
+def test_cupyx_sparse_structure_on_the_gpu():
+    cupy = pytest.importorskip("cupy")
+    import cupyx.scipy.sparse as csp
+
+    for case in sorted(MALFORMED):
+        data, indices, indptr, match = MALFORMED[case]
+        A = csp.csr_matrix((2, 3))
+        A.data, A.indices = cupy.asarray(data, dtype=cupy.float64), \
+            cupy.asarray(indices, dtype=cupy.int32)
+        A.indptr = cupy.asarray(indptr, dtype=cupy.int32)
+        with pytest.raises(ValueError, match=match):
+            check_sparse_structure(A, "M")
+    # duplicates summed and order fixed on a copy, on the device
+    A = csp.csr_matrix((2, 3))
+    A.data = cupy.asarray([1.0, 2.0, 4.0, 3.0])
+    A.indices = cupy.asarray([2, 0, 2, 1], dtype=cupy.int32)
+    A.indptr = cupy.asarray([0, 3, 4], dtype=cupy.int32)
+    B = check_sparse_structure(A)
+    assert isinstance(B, csp.csr_matrix)
+    np.testing.assert_array_equal(cupy.asnumpy(B.toarray()),
+                                  [[2.0, 0.0, 5.0], [0.0, 3.0, 0.0]])
+    np.testing.assert_array_equal(cupy.asnumpy(A.indices), [2, 0, 2, 1])
