@@ -129,8 +129,38 @@ def test_altmin_refuses_complex_and_turns_arpack_errors_into_value_errors():
         altmin((rows, cols, np.ones(36) + 1j, (6, 6)), 2)
     with pytest.raises(ValueError, match="M_obs: the SVD start failed"):
         altmin((rows, cols, np.zeros(36), (6, 6)), 2, random_state=0)
-    with pytest.raises(ValueError, match="M_obs: the SVD start failed"):
-        altmin((rows, cols, np.full(36, 1e300), (6, 6)), 2, random_state=0)
+
+
+@pytest.mark.parametrize("value", [1e300, 1e160, -1e200])
+@pytest.mark.parametrize("biases", [False, True])
+def test_altmin_overflowing_values_refused_before_lapack(value, biases, capfd):
+    """Values whose squares overflow are refused before ARPACK/LAPACK see them: the user
+    reads our ValueError only, nothing printed to stderr by Fortran code."""
+    rows, cols = np.repeat(np.arange(6), 6), np.tile(np.arange(6), 6)
+    with pytest.raises(ValueError, match="M_obs: the sum of squares of the observed values "
+                                         "overflows"):
+        altmin((rows, cols, np.full(36, value), (6, 6)), 2, random_state=0, biases=biases)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    # just below the overflow range it runs (the product of the factors fits)
+    res = altmin((rows, cols, np.full(36, 1e150), (6, 6)), 1, random_state=0, max_iter=50)
+    np.testing.assert_allclose(res.U @ res.V.T, np.full((6, 6), 1e150), rtol=1e-6)
+
+
+def test_implicit_als_overflow_is_refused_or_reported():
+    from sklearn.exceptions import ConvergenceWarning
+
+    from numlearn.completion import implicit_als
+
+    R = sp.csr_matrix(np.array([[1e300, 2e300, 0.0], [0.0, 3e300, 1e300],
+                                [2e300, 0.0, 1e300]]))
+    with pytest.raises(ValueError, match="R_obs, alpha: the confidences 1 \\+ alpha \\* r "
+                                         "overflow"):
+        implicit_als(R, 1, alpha=1e10, max_iter=3)
+    # finite confidences whose normal equations overflow: never reported as converged
+    with pytest.warns(ConvergenceWarning):
+        res = implicit_als(R, 1, max_iter=3)
+    assert not res.converged and res.status.name == "DIVERGED"
 
 
 @pytest.mark.parametrize("A", [np.zeros((0, 0)), sp.csr_matrix((0, 0))])

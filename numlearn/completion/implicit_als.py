@@ -228,7 +228,11 @@ def implicit_als(
         if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
             raise ValueError("init: X0 and Y0 must be finite.")
     X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
-    by_user, by_item = _layouts(obs, alpha, dtype)
+    with np.errstate(over="ignore"):  # an overflow is refused just below
+        by_user, by_item = _layouts(obs, alpha, dtype)
+    if not np.all(np.isfinite(by_user[2])):
+        raise ValueError(f"R_obs, alpha: the confidences 1 + alpha * r overflow {dtype} "
+                         "(values too large); rescale R_obs or lower alpha.")
     want_loss = tol is not None or return_history
     history = [] if return_history else None
     loss = _loss(by_user, X, Y, reg) if want_loss else math.nan
@@ -258,6 +262,8 @@ def implicit_als(
                 status = Status.CALLBACK_STOP
                 break
     progress.update(k, loss, final=True)
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
+        status = Status.DIVERGED  # overflow in the normal equations: never "converged"
     if singular:
         warnings.warn(f"{singular} row regressions were singular (reg=0); those factor rows "
                       "were set to zero. Use reg > 0.", UserWarning, stacklevel=3)
