@@ -152,6 +152,7 @@ def sharpness(
     _check_model(model)
     w = _check_point(model, w)
     k = check_scalar(k, "k", kind=int, low=1, high=model.n_params)
+    tol = check_scalar(tol, "tol", low=0.0)
     if v0 is not None:
         v0 = _check_point(model, v0, "v0")
     vals, vecs, n_hvp, converged = _top_eigenpairs(
@@ -207,6 +208,8 @@ def hessian_trace(
     _check_model(model)
     w = _check_point(model, w)
     method = check_option(method, "method", ("hutch++", "hutchinson"))
+    n_samples = check_scalar(n_samples, "n_samples", kind=int, low=1)
+    check_random_state(random_state)  # checked even where exact=True leaves it unused
     p = model.n_params
     xp = _model_xp(model)
     if exact:
