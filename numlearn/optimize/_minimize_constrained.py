@@ -19,6 +19,7 @@ from numlearn._validation import (
     check_random_state,
     check_scalar,
     check_vector,
+    float_dtype,
     suggest_keywords,
 )
 from numlearn.optimize._minimize_eq import _NumpyBackend
@@ -291,6 +292,7 @@ def minimize_constrained(
     infeasible_tol = check_scalar(opts.pop("infeasible_tol"), "options['infeasible_tol']",
                                   low=0.0)
     tol = check_scalar(tol, "tol", low=0.0, include_low=False)
+    float_dtype(np.asarray(x0).dtype, "x0")  # complex or object x0: refused, not cast
     x = np.array(check_vector(np.asarray(x0, dtype=np.float64), "x0", np.size(x0)),
                  dtype=np.float64).ravel()
     if x.shape[0] == 0:
