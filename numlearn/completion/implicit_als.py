@@ -22,6 +22,7 @@ import numpy as np
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
+    check_array,
     check_callable,
     check_option,
     check_random_state,
@@ -95,8 +96,12 @@ def implicit_loss(R_obs: Any, X: Any, Y: Any, *, reg: float = 0.01, alpha: float
     alpha = check_scalar(alpha, "alpha", low=0.0, include_low=False)
     reg = check_scalar(reg, "reg", low=0.0)
     by_user, _ = _layouts(obs, alpha)
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    Y = np.ascontiguousarray(Y, dtype=np.float64)
+    X = np.ascontiguousarray(check_array(X, "X", ndim=2), dtype=np.float64)
+    Y = np.ascontiguousarray(check_array(Y, "Y", ndim=2), dtype=np.float64)
+    (m, n), r = obs.shape, X.shape[1]
+    if X.shape != (m, r) or Y.shape != (n, r):  # the kernel trusts the shapes
+        raise ValueError(f"X and Y must have shapes ({m}, rank) and ({n}, rank), got "
+                         f"{X.shape} and {Y.shape}.")
     return _loss(by_user, X, Y, reg)
 
 
