@@ -216,3 +216,48 @@ def test_four_threads_give_the_serial_results_bit_for_bit():
         threaded = [fut.result() for fut in futures]
     for k, out in enumerate(threaded):
         np.testing.assert_array_equal(out, serial[k % len(solvers)])
+
+
+def test_fuzz_findings_refused_at_the_door():
+    """Inputs the fuzz suite found answered silently (complex cast to real, NaN tol, a
+    factor of the wrong shape read by a kernel) get a clear error."""
+    from numlearn.completion import implicit_loss
+    from numlearn.datasets import constrained_logistic_problem
+    from numlearn.dynamics import (
+        LinearRegression,
+        detect_catapult,
+        detect_divergence,
+        detect_edge_of_stability,
+        hessian_trace,
+        sharpness,
+    )
+    from numlearn.optimize import minimize_constrained
+
+    z = np.ones(4) + 1j
+    with pytest.raises(TypeError, match="loss must hold real numbers"):
+        detect_divergence(z)
+    with pytest.raises(TypeError, match="loss must hold real numbers"):
+        detect_catapult(z)
+    with pytest.raises(TypeError, match="sharpness must hold real numbers"):
+        detect_edge_of_stability(z, 1.0)
+    assert detect_divergence([1.0, 2.0, np.nan]) == 2  # NaN is what it detects
+    model = LinearRegression(np.diag([1.0, 2.0]), np.zeros(2))
+    with pytest.raises(ValueError, match="tol"):
+        sharpness(model, np.zeros(2), tol=np.nan)
+    with pytest.raises(ValueError, match="n_samples"):
+        hessian_trace(model, np.zeros(2), n_samples=0, exact=True)
+    assert hessian_trace(model, np.zeros(2), exact=True).trace == pytest.approx(2.5)
+    X = np.random.default_rng(0).standard_normal((10, 3))
+    with pytest.raises(TypeError, match="X must hold real numbers"):
+        constrained_logistic_problem(X + 1j, (X[:, 0] > 0).astype(float))
+    with pytest.raises(TypeError, match="x0 must hold real numbers"):
+        minimize_constrained(lambda x: x @ x, np.ones(2) + 1j, jac=lambda x: 2 * x,
+                             bounds=[(0.0, 1.0)] * 2)
+    R = sp.csr_matrix(np.eye(3))
+    with pytest.raises(ValueError, match="X and Y must have shapes"):
+        implicit_loss(R, np.ones((2, 2)), np.ones((3, 2)))
+    # the right shapes: the closed form Σ c (p - x·y)² + reg (|X|² + |Y|²)
+    Xf, Yf = np.full((3, 1), 0.5), np.full((3, 1), 1.0)
+    P = np.eye(3)
+    want = np.sum((1 + 2.0 * P) * (P - 0.5) ** 2) + 0.1 * (0.75 + 3.0)
+    assert implicit_loss(R, Xf, Yf, reg=0.1, alpha=2.0) == pytest.approx(want)
