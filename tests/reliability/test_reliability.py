@@ -261,3 +261,33 @@ def test_fuzz_findings_refused_at_the_door():
     P = np.eye(3)
     want = np.sum((1 + 2.0 * P) * (P - 0.5) ** 2) + 0.1 * (0.75 + 3.0)
     assert implicit_loss(R, Xf, Yf, reg=0.1, alpha=2.0) == pytest.approx(want)
+
+
+def test_fuzz_findings_unused_or_nan_parameters_refused():
+    """Parameters a call would ignore or turn into a meaningless answer are refused."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from numlearn.datasets import ot_gaussian_clouds
+    from numlearn.dynamics import (
+        GD,
+        LinearRegression,
+        ntk_eigenvalue,
+        sharpness,
+        softmax_radius,
+        train,
+    )
+    from numlearn.plotting import plot_trajectory
+
+    model = LinearRegression(np.diag([1.0, 2.0]), np.zeros(2))
+    for fn in (sharpness, ntk_eigenvalue):
+        with pytest.raises(TypeError, match="random_state"):
+            fn(model, np.zeros(2), random_state="seed")
+    with pytest.raises(ValueError, match="logits"):
+        softmax_radius([0.0, 1.0, 2.0], logits=[np.nan, 0.0, 0.0])
+    assert softmax_radius([0.0, 1.0, 2.0], logits=[5.0, 0.0, 0.0]) == pytest.approx(np.pi / 2)
+    with pytest.raises(ValueError, match="shift must be finite"):
+        ot_gaussian_clouds(3, shift=np.nan)
+    traj = train(model, np.zeros(2), GD(0.3), 3)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        plot_trajectory(traj, lr=-1.0)
