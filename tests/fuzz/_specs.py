@@ -84,7 +84,7 @@ def spec_target(factory: Callable[[], Spec]):
         modes = ["valid"] * 3
         if spec.arrays:
             modes += ["form"] * 2 + (["corrupt"] * 2 if spec.corruptions else [])
-        if spec.bad:
+        if any("/" not in k or k.split("/")[0] == kw.get("name") for k in spec.bad):
             modes += ["bad"] * 3
         mode = data.draw(st.sampled_from(modes), label="mode")
         kw2, desc, expect = dict(kw), "valid", "answer"
@@ -99,9 +99,12 @@ def spec_target(factory: Callable[[], Spec]):
             kw2[key] = _corrupt(kw[key], kind)
             desc, expect = f"{key}={kind}", "refuse"
         elif mode == "bad":
-            key = data.draw(st.sampled_from(sorted(spec.bad)), label="param")
+            # "fn/param": a parameter of one of the functions a spec draws (kw["name"])
+            keys = sorted(k for k in spec.bad if "/" not in k
+                          or k.split("/")[0] == kw.get("name"))
+            key = data.draw(st.sampled_from(keys), label="param")
             value = data.draw(st.sampled_from(spec.bad[key]), label="value")
-            kw2[key] = value
+            kw2[key.split("/")[-1]] = value
             desc, expect = f"{key}={value!r}", "refuse"
         inputs = [v for v in kw2.values() if isinstance(v, (np.ndarray, list))
                   or sp.issparse(v)]
@@ -362,16 +365,13 @@ def _minimize_constrained():
     def call(kw):
         c, a, beta = kw["c"], kw["a"], kw["beta"]
         opts = {k: kw[k] for k in ("tol",) if k in kw}
-        if kw["box"]:
-            lb, ub = -0.5 * np.ones(c.size), 0.5 * np.ones(c.size)
-            return minimize_constrained(lambda x: 0.5 * (x - c) @ (x - c), kw["x0"],
-                                        jac=lambda x: x - c, hess=lambda x: np.eye(c.size),
-                                        bounds=kw.get("bounds", list(zip(lb, ub))), **opts)
-        cons = kw.get("constraints", {"type": "eq", "fun": lambda x: np.array([a @ x - beta]),
-                                      "jac": lambda x: a[None, :]})
+        box = [(-0.5, 0.5)] * c.size if kw["box"] else None
+        eq = () if kw["box"] else {"type": "eq", "fun": lambda x: np.array([a @ x - beta]),
+                                   "jac": lambda x: a[None, :]}
         return minimize_constrained(lambda x: 0.5 * (x - c) @ (x - c), kw["x0"],
                                     jac=lambda x: x - c, hess=lambda x: np.eye(c.size),
-                                    constraints=cons, **opts)
+                                    bounds=kw.get("bounds", box),
+                                    constraints=kw.get("constraints", eq), **opts)
 
     def check(kw, res):
         if not res.success:
@@ -393,11 +393,11 @@ def _penalties():
     def make(rng):
         X = np.round(rng.standard_normal((12, 3)), 3)
         return dict(X=X, y=X @ rng.standard_normal(3) + 0.1 * rng.standard_normal(12),
-                    penalty=str(rng.choice(["L1", "L2", "ElasticNetPenalty", "NoPenalty"])),
+                    name=str(rng.choice(["L1", "L2", "ElasticNetPenalty", "NoPenalty"])),
                     alpha=0.1, l1_ratio=0.5)
 
     def build(kw):
-        name = kw["penalty"]
+        name = kw["name"]
         if name == "NoPenalty":
             return LM.NoPenalty()
         if name == "ElasticNetPenalty":
@@ -410,7 +410,7 @@ def _penalties():
 
     def check(kw, res):
         X, y, a = kw["X"], kw["y"], kw["alpha"]
-        ratio = {"L1": 1.0, "L2": 0.0, "ElasticNetPenalty": kw["l1_ratio"]}.get(kw["penalty"])
+        ratio = {"L1": 1.0, "L2": 0.0, "ElasticNetPenalty": kw["l1_ratio"]}.get(kw["name"])
         if ratio is None:
             want = np.linalg.lstsq(X, y, rcond=None)[0]
         elif ratio == 0.0:  # ½|y - Xw|²/n + (α/2)|w|²
@@ -421,7 +421,9 @@ def _penalties():
                           max_iter=100000).fit(X, y).coef_
         return _close(res.coef, want, rtol=1e-5, atol=1e-6, what="coef")
     return Spec(make, call, check,
-                bad={"alpha": [-1.0, np.nan, np.inf, "a"], "l1_ratio": [-0.5, 1.5, np.nan]})
+                bad={"L1/alpha": [-1.0, np.nan, np.inf, "a"], "L2/alpha": [-1.0, np.nan],
+                     "ElasticNetPenalty/alpha": [-1.0, np.nan],
+                     "ElasticNetPenalty/l1_ratio": [-0.5, 1.5, np.nan]})
 
 
 def _datafits():
@@ -652,7 +654,7 @@ def _opt_spec(name):
 
     cls = getattr(D, name)
     extra_bad = {"SGD": {"batch_size": [0, -1, 2.5]}, "ScaledGD": {"damping": [-1.0, np.nan]},
-                 "SafeStepGD": {"fraction": [0.0, -1.0, 1.5, np.nan]},
+                 "SafeStepGD": {"fraction": [0.0, -1.0, np.nan]},  # > 1: allowed
                  "Momentum": {"momentum": [-0.1, 1.0, 1.5, np.nan], "batch_size": [0]},
                  "Adam": {"betas": [(1.0, 0.9), (0.9, -0.1), (0.9,)], "eps": [-1.0, np.nan],
                           "weight_decay": [-1.0]}}.get(name, {})
@@ -715,8 +717,9 @@ def _schedules():
             return f"schedule does not reach peak {p} and end at final {f}: {lrs}"
         return None
     return Spec(make, call, check,
-                bad={"peak": [-1.0, np.nan, np.inf], "total_steps": [0, -1, 2.5],
-                     "warmup_steps": [-1, 100], "final": [-1.0, np.nan]})
+                bad={"peak": [-1.0, np.nan, np.inf], "WarmupCosine/total_steps": [0, -1, 2.5],
+                     "WarmupCosine/warmup_steps": [-1, 100],
+                     "WarmupCosine/final": [-1.0, np.nan]})
 
 
 def _linreg(rng, n=6, d=3):
@@ -767,7 +770,8 @@ def _curvature_spec(fn_name):
         if fn_name == "hessian_trace":
             kw.setdefault("exact", True)
         if fn_name == "hessian_density":
-            kw.update(n_vectors=kw.get("n_vectors", 4), n_steps=model.n_params, sigma=0.05)
+            kw.update(n_vectors=kw.get("n_vectors", 4), sigma=0.05,
+                      n_steps=getattr(model, "n_params", 3))
         return fn(model, w, **kw)
 
     def check(kw, res):
@@ -848,8 +852,10 @@ def _detectors():
             return None if not out.occurred else "occurred without reaching 2/lr"
         return None
     return Spec(make, call, check, arrays=("seq",), corruptions=("complex", "object", "ndim"),
-                bad={"lr": [0.0, -1.0, np.nan], "band": [-0.1, 1.5], "threshold": [-1.0],
-                     "spike_factor": [0.5, np.nan]})
+                bad={"detect_edge_of_stability/lr": [0.0, -1.0, np.nan],
+                     "detect_edge_of_stability/band": [-0.1, 1.5],
+                     "detect_divergence/threshold": [-1.0, np.nan],
+                     "detect_catapult/spike_factor": [0.5, np.nan]})
 
 
 def _softmax_tools():
@@ -883,7 +889,8 @@ def _softmax_tools():
             return f"radius {out}"
         return None
     return Spec(make, call, check, arrays=("x",), corruptions=("nan", "complex", "object"),
-                bad={"axis": [5, 1.5, "0"], "logits": [np.ones(7), np.array([np.nan] * 3)]})
+                bad={"stablemax/axis": [5, 1.5, "0"], "softmax_collapse_fraction/axis": [5, 1.5],
+                     "softmax_radius/logits": [np.ones(7), np.array([np.nan] * 3)]})
 
 
 def _from_jax():
@@ -958,7 +965,7 @@ def _datasets_specs():
     specs["modular_arithmetic"] = _gen(
         "modular_arithmetic", lambda r: dict(p=int(r.choice([2, 3, 5, 7])), operation="+",
                                              train_fraction=0.5, random_state=0),
-        modular_check, {"p": [0, 1, -3, 2.5, 4], "operation": ["**"],
+        modular_check, {"p": [0, 1, -3, 2.5], "operation": ["**"],
                         "train_fraction": [0.0, 1.5, np.nan], "random_state": RS_BAD})
 
     def seq_check(kw, seq):
@@ -1193,8 +1200,9 @@ def _plot_spec(fn_name):
         tuner, fig = out
         y = fig.axes[0].lines[0].get_ydata()
         return None if math.isclose(y[-1], sum(tuner.costs_)) else "cumulative cost"
-    bad = {"plot_convergence": {"what": [3.0, "res", np.ones((2, 2)), np.array([np.nan])]},
-           "plot_plan": {"what": [np.ones(3), np.full((2, 2), np.nan), "plan"],
+    # NaN values are plotted (gaps): a diverged history must stay drawable
+    bad = {"plot_convergence": {"what": [3.0, "res", np.ones((2, 2))]},
+           "plot_plan": {"what": [np.ones(3), "plan"],
                          "threshold": [-1.0, np.nan, 2.0]},
            "plot_trajectory": {"what": [3.0, None, "traj"], "lr": [-1.0, np.nan]},
            "plot_omega_tuning": {"what": [3.0, "tuner"]}}[fn_name]
