@@ -8,7 +8,6 @@ whatever the arrays hold.
 from __future__ import annotations
 
 import numba
-import numpy as np
 
 __all__ = ["compressed_structure"]
 
@@ -25,49 +24,61 @@ def compressed_structure(indptr, indices, n_minor, want_order):
     ``[0, n_minor)``; else 1 (``indptr[0] != 0``), 2 (``indptr`` decreases at ``where``),
     3 (``indptr[where]`` points past ``indices``) or 4 (``indices[where]`` is out of range).
     ``canonical`` says whether the indices of every row (column) are strictly increasing
-    (sorted, no duplicates); it is only computed when ``want_order`` (an extra O(nnz)
-    gather), else returned False. The caller checks ``len(indptr) >= 1`` first.
+    (sorted, no duplicates); it is only computed when ``want_order``, else returned False.
+    The caller checks ``len(indptr) >= 1`` first.
+
+    Two loops, each reading its array once: one over ``indptr`` (monotone, and whether
+    each row's first index descends from the previous row's last: reads clamped into
+    ``indices``, so safe before ``indptr`` is known valid) and one flat, vectorizable
+    pass over ``indices`` (range and descents). The entries' order is canonical when every
+    descent of the flat pass is at a row start. The position of a failure is looked up
+    only after a failure is known.
     """
     n_major = indptr.shape[0] - 1
     if indptr[0] != 0:
         return BAD_START, 0, False
-    # indptr: monotone (a branch-free count first, the position only on failure)
+    cap = indices.shape[0]
     drops = 0
-    for i in range(n_major):
-        drops += indptr[i + 1] < indptr[i]
+    at_starts = 0  # descents at the first entry of a row (no disorder)
+    if want_order and cap >= 2:
+        last = cap - 1
+        for i in range(n_major):
+            start = indptr[i]
+            stop = indptr[i + 1]
+            drops += stop < start
+            s = min(max(start, 1), last)  # in [1, cap - 1] whatever indptr holds
+            at_starts += (0 < start) & (start < stop) & (indices[s - 1] >= indices[s])
+    else:
+        for i in range(n_major):
+            drops += indptr[i + 1] < indptr[i]
     if drops:
         for i in range(n_major):
             if indptr[i + 1] < indptr[i]:
                 return NOT_MONOTONE, i + 1, False
     nnz = indptr[n_major]
-    if nnz > indices.shape[0]:
+    if nnz > cap:
         return PAST_END, n_major, False
     if nnz == 0:
         return OK, -1, True
-    # indices: one vectorizable pass; a negative index becomes a huge unsigned one
-    hi = np.uint64(indices[0])
+    # indices: one vectorizable pass in the index type (min and max: no widening)
+    lo = indices[0]
+    hi = indices[0]
     descents = 0
     if want_order:
         for k in range(1, nnz):
             j = indices[k]
-            hi = max(hi, np.uint64(j))
+            lo = min(lo, j)
+            hi = max(hi, j)
             descents += indices[k - 1] >= j
     else:
         for k in range(1, nnz):
-            hi = max(hi, np.uint64(indices[k]))
-    if hi >= np.uint64(n_minor):
+            j = indices[k]
+            lo = min(lo, j)
+            hi = max(hi, j)
+    if lo < 0 or hi >= n_minor:
         for k in range(nnz):
             if indices[k] < 0 or indices[k] >= n_minor:
                 return OUT_OF_RANGE, k, False
     if not want_order:
         return OK, -1, False
-    # a descent at the first entry of a row is no disorder: take those away
-    # (branch-free: the index is clamped into [1, nnz - 1], the test masks it; descents
-    # is 0 when nnz is 1, so the clamp never reads past indices)
-    if descents:
-        last = max(nnz - 1, 1)
-        for i in range(n_major):
-            start = indptr[i]
-            s = min(max(start, 1), last)
-            descents -= (0 < start) & (start < indptr[i + 1]) & (indices[s - 1] >= indices[s])
-    return OK, -1, descents == 0
+    return OK, -1, descents == at_starts

@@ -472,9 +472,9 @@ def plot_trajectory(
     if lr is None:
         lrs = [t.get("lr") if isinstance(t, Mapping) else None for t in trajs]
     elif np.ndim(lr) == 0:
-        lrs = [float(lr)] * len(trajs)
+        lrs = [check_scalar(lr, "lr", low=0.0, include_low=False)] * len(trajs)
     else:
-        lrs = [float(v) for v in lr]
+        lrs = [check_scalar(v, "lr", low=0.0, include_low=False) for v in lr]
         if len(lrs) != len(trajs):
             raise ValueError(f"lr must be one float or {len(trajs)} floats; got {len(lrs)}.")
     if colors is None:

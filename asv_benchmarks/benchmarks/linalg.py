@@ -8,6 +8,7 @@ Ritz pair has residual ≤ tol·|θ| (ARPACK's criterion, which lanczos_eigsh us
 import numpy as np
 import scipy.sparse.linalg as spla
 
+from numlearn._validation import check_operator
 from numlearn.datasets import poisson_2d
 from numlearn.linalg import cg, lanczos_eigsh
 
@@ -124,6 +125,10 @@ class SparseStructureCheck:
 
     def time_check_with_order(self, n_rows):
         self.check(self.A)
+
+    def time_check_operator(self, n_rows):
+        # what cg and the other sparse entry points run: structure, order and finiteness
+        check_operator(self.A)
 
     def time_scipy_spmv(self, n_rows):
         self.A @ self.x

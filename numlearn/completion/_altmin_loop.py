@@ -68,10 +68,18 @@ def _init_svd(engine, shape, n_obs: int, rank: int, rng: np.random.Generator, cl
 def check_coverage(engine, shape) -> tuple[int, float, int, int]:
     """``(n_obs, Σ values², empty rows, empty cols)``; warns about empty rows/columns."""
     m, n = shape
-    nonempty_rows, n_obs, sum_sq = engine.stats("rows")
-    nonempty_cols = engine.stats("cols")[0]
+    with np.errstate(over="ignore"):  # an overflowing sum is refused just below
+        nonempty_rows, n_obs, sum_sq = engine.stats("rows")
+        nonempty_cols = engine.stats("cols")[0]
     if n_obs == 0:
         raise ValueError("M_obs has no observed entries.")
+    if not math.isfinite(float(sum_sq)):
+        # checked before ARPACK/LAPACK see the values (they would print to stderr, then
+        # fail): every residual and factor product would overflow as well
+        raise ValueError(
+            "M_obs: the sum of squares of the observed values overflows float64 (values "
+            "of magnitude about 1e154 and above); rescale them (divide by their largest "
+            "magnitude) first.")
     empty_rows, empty_cols = m - nonempty_rows, n - nonempty_cols
     if empty_rows or empty_cols:
         warnings.warn(

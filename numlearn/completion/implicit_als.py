@@ -23,6 +23,7 @@ from numlearn._backend import device_of, is_numpy_namespace, to_numpy
 from numlearn._monitor import Monitor
 from numlearn._result import SolverResult, Status
 from numlearn._validation import (
+    check_array,
     check_callable,
     check_option,
     check_random_state,
@@ -78,8 +79,12 @@ def implicit_loss(R_obs: Any, X: Any, Y: Any, *, reg: float = 0.01, alpha: float
     obs = _check_interactions(R_obs)
     alpha = check_scalar(alpha, "alpha", low=0.0, include_low=False)
     reg = check_scalar(reg, "reg", low=0.0)
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    Y = np.ascontiguousarray(Y, dtype=np.float64)
+    X = np.ascontiguousarray(check_array(X, "X", ndim=2), dtype=np.float64)
+    Y = np.ascontiguousarray(check_array(Y, "Y", ndim=2), dtype=np.float64)
+    (m, n), r = obs.shape, X.shape[1]
+    if X.shape != (m, r) or Y.shape != (n, r):  # the kernel trusts the shapes
+        raise ValueError(f"X and Y must have shapes ({m}, rank) and ({n}, rank), got "
+                         f"{X.shape} and {Y.shape}.")
     engine = LocalEngine(obs._replace(values=1.0 + alpha * obs.values))
     return _loss(engine, X, Y, reg, np)
 
@@ -253,7 +258,11 @@ def implicit_als(
         X, Y = engine.factor(X), engine.factor(Y)
     else:
         xp = np
-        conf = obs._replace(values=(1.0 + alpha * obs.values).astype(dtype))
+        with np.errstate(over="ignore"):  # an overflow is refused just below
+            conf = obs._replace(values=(1.0 + alpha * obs.values).astype(dtype))
+        if not np.all(np.isfinite(conf.values)):
+            raise ValueError(f"R_obs, alpha: the confidences 1 + alpha * r overflow {dtype} "
+                             "(values too large); rescale R_obs or lower alpha.")
         X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
         if backend == "local":
             engine = LocalEngine(conf)
@@ -300,6 +309,8 @@ def _run(engine, X, Y, xp, *, reg, solver, cg_steps, max_iter, tol, want_loss, m
             status = Status.CALLBACK_STOP
             break
     mon.finish(loss, n_iter=k)
+    if not (bool(xp.all(xp.isfinite(X))) and bool(xp.all(xp.isfinite(Y)))):
+        status = Status.DIVERGED  # overflow in the normal equations: never "converged"
     if singular:
         warnings.warn(f"{singular} row regressions were singular (reg=0); those factor rows "
                       "were set to zero. Use reg > 0.", UserWarning,

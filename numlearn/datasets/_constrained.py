@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from numlearn._validation import check_random_state, check_scalar
+from numlearn._validation import check_array, check_random_state, check_scalar
 
 __all__ = [
     "ConstrainedProblem",
@@ -602,11 +602,9 @@ def constrained_logistic_problem(
     >>> p.n, p.m
     (20, 11)
     """
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or not np.all(np.isfinite(X)):
-        raise ValueError("X must be a finite 2-D array.")
+    X = np.asarray(check_array(X, "X", ndim=2), dtype=float)  # real, finite (one rule)
     N, d = X.shape
-    y = np.asarray(y, dtype=float).ravel()
+    y = np.asarray(check_array(y, "y", finite=False), dtype=float).ravel()
     if y.shape != (N,):
         raise ValueError(f"y must have shape ({N},), got {y.shape}.")
     labels = set(np.unique(y).tolist())

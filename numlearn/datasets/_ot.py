@@ -33,6 +33,7 @@ def ot_gaussian_clouds(n: int, m: int | None = None, *, d: int = 2, shift: float
     """
     n = check_scalar(n, "n", kind=int, low=1)
     m = n if m is None else check_scalar(m, "m", kind=int, low=1)
+    shift = check_scalar(shift, "shift")  # finite: NaN or inf would poison every cost
     rng = check_random_state(random_state)
     xs = rng.standard_normal((n, d))
     xt = rng.standard_normal((m, d)) + shift

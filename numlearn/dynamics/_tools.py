@@ -153,6 +153,8 @@ def sharpness(
     _check_model(model)
     w = _check_point(model, w)
     k = check_scalar(k, "k", kind=int, low=1, high=model.n_params)
+    tol = check_scalar(tol, "tol", low=0.0)
+    check_random_state(random_state)  # checked even where a dense solve leaves it unused
     if v0 is not None:
         v0 = _check_point(model, v0, "v0")
     vals, vecs, n_hvp, converged = _top_eigenpairs(
@@ -208,6 +210,8 @@ def hessian_trace(
     _check_model(model)
     w = _check_point(model, w)
     method = check_option(method, "method", ("hutch++", "hutchinson"))
+    n_samples = check_scalar(n_samples, "n_samples", kind=int, low=1)
+    check_random_state(random_state)  # checked even where exact=True leaves it unused
     p = model.n_params
     xp = _model_xp(model)
     if exact:
@@ -262,6 +266,7 @@ def ntk_eigenvalue(
     15.0
     """
     _check_model(model, ("jvp", "vjp"))
+    check_random_state(random_state)
     w = _check_point(model, w)
     if v0 is not None:
         v0 = _check_point(model, v0, "v0")
@@ -450,15 +455,16 @@ def softmax_radius(logit_jvp: Any, logits: Any = None) -> float:
             f"logit_jvp must have shape (n_samples, n_classes) with n_classes >= 2, "
             f"got {np.shape(logit_jvp)}."
         )
+    if logits is not None:  # checked whenever given (only the binary case uses it)
+        z = np.asarray(check_array(nsp.host(logits), "logits"), dtype=np.float64)
+        z = z[None, :] if z.ndim == 1 else z
+        if z.shape != a.shape:
+            raise ValueError(f"logits must have shape {a.shape}, got {np.shape(logits)}.")
     spread = a.max(axis=1) - a.min(axis=1)
     moving = spread > 0
     if not np.any(moving):
         return math.inf
     if logits is not None and a.shape[1] == 2:
-        z = np.asarray(check_array(nsp.host(logits), "logits"), dtype=np.float64)
-        z = z[None, :] if z.ndim == 1 else z
-        if z.shape != a.shape:
-            raise ValueError(f"logits must have shape {a.shape}, got {np.shape(logits)}.")
         delta = z[:, 0] - z[:, 1]
         radii = np.sqrt(delta[moving] ** 2 + np.pi**2) / spread[moving]
     else:

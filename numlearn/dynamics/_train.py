@@ -12,7 +12,12 @@ import numpy as np
 
 from numlearn._monitor import Monitor
 from numlearn._result import SolverResult, Status
-from numlearn._validation import check_callable, check_random_state, check_scalar
+from numlearn._validation import (
+    check_array,
+    check_callable,
+    check_random_state,
+    check_scalar,
+)
 from numlearn._validation import suggest_keywords
 from numlearn.dynamics import _namespace as nsp
 from numlearn.dynamics._optimizers import Optimizer
@@ -54,7 +59,7 @@ def detect_divergence(loss: Any, *, threshold: float = 1e8) -> int | None:
     >>> detect_divergence([1.0, float("nan")])
     1
     """
-    loss = np.asarray(loss, dtype=np.float64)
+    loss = np.asarray(check_array(loss, "loss", finite=False), dtype=np.float64)  # real
     if loss.ndim != 1 or loss.size == 0:
         raise ValueError("loss must be a non-empty 1-D sequence.")
     threshold = check_scalar(threshold, "threshold", low=1.0)
@@ -96,7 +101,7 @@ def detect_catapult(loss: Any, *, spike_factor: float = 1.5) -> Catapult:
     >>> bool(detect_catapult([1.0, 0.5, 0.2]))
     False
     """
-    loss = np.asarray(loss, dtype=np.float64)
+    loss = np.asarray(check_array(loss, "loss", finite=False), dtype=np.float64)  # real
     if loss.ndim != 1 or loss.size == 0:
         raise ValueError("loss must be a non-empty 1-D sequence.")
     spike_factor = check_scalar(spike_factor, "spike_factor", low=1.0)
@@ -149,7 +154,7 @@ def detect_edge_of_stability(
     >>> bool(detect_edge_of_stability([1.0, 1.1, 1.2], lr=1.0))
     False
     """
-    s = np.asarray(sharpness, dtype=np.float64)
+    s = np.asarray(check_array(sharpness, "sharpness", finite=False), dtype=np.float64)
     if s.ndim != 1 or s.size == 0:
         raise ValueError("sharpness must be a non-empty 1-D sequence.")
     lr = check_scalar(lr, "lr", low=0.0, include_low=False)

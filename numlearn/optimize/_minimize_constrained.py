@@ -22,6 +22,7 @@ from numlearn._validation import (
     check_random_state,
     check_scalar,
     check_vector,
+    float_dtype,
     suggest_keywords,
 )
 from numlearn.optimize._minimize_eq import _NumpyBackend
@@ -316,6 +317,7 @@ def minimize_constrained(
                                   low=0.0)
     fd_factor = check_scalar(opts.pop("fd_tol_factor"), "options['fd_tol_factor']", low=0.0)
     tol = check_scalar(tol, "tol", low=0.0, include_low=False)
+    float_dtype(np.asarray(x0).dtype, "x0")  # complex or object x0: refused, not cast
     x = np.array(check_vector(np.asarray(x0, dtype=np.float64), "x0", np.size(x0)),
                  dtype=np.float64).ravel()
     if x.shape[0] == 0:

@@ -715,7 +715,7 @@ TARGETS = {
     "lanczos_eigsh": t_lanczos_eigsh,
     "hutchinson_trace": t_hutchinson_trace,
     "sketch_and_project": t_sketch_and_project,
-    "sketch_operator_apply": t_sketch_apply,
+    "sketch_operator[apply]": t_sketch_apply,
     "OmegaTuner.solve": t_omega_tuner,
     "coordinate_descent": t_coordinate_descent,
     "Lasso.fit": t_lasso,
@@ -737,3 +737,7 @@ TARGETS = {
     "enet_path": _path_target("enet_path"),
     "tsallis_weights": t_tsallis_weights,
 }
+
+from _specs import build_specs  # noqa: E402  (the table-driven targets)
+
+TARGETS.update(build_specs())

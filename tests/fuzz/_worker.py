@@ -52,7 +52,14 @@ def _snapshot(x):
 def main(target_name: str, seed_value: int, n_cases: int, case_limit: float) -> None:
     import _targets
 
-    target = _targets.TARGETS[target_name]
+    # several targets (comma-separated) run one after the other in this process
+    names = target_name.split(";") if target_name not in _targets.TARGETS else [target_name]
+    for name in names:
+        _run_target(_targets.TARGETS[name], name if len(names) > 1 else "", seed_value,
+                    n_cases, case_limit)
+
+
+def _run_target(target, label, seed_value, n_cases, case_limit):
     counter = [0]
 
     @settings(max_examples=n_cases, database=None, deadline=None, phases=[Phase.generate],
@@ -63,6 +70,8 @@ def main(target_name: str, seed_value: int, n_cases: int, case_limit: float) -> 
         i = counter[0]
         counter[0] += 1
         case = target(data)
+        if label:
+            case.desc = f"{label}: {case.desc}"
         _emit(start=i, case=case.desc, expect=case.expect)
         before = [_snapshot(x) for x in case.inputs]
         t0 = time.perf_counter()
@@ -77,7 +86,7 @@ def main(target_name: str, seed_value: int, n_cases: int, case_limit: float) -> 
               outcome=_classify(case, result, exc, caught, before, seconds, case_limit))
 
     run()
-    _emit(done=counter[0])
+    _emit(done=counter[0], target=label)
 
 
 def _classify(case, result, exc, caught, before, seconds, case_limit):

@@ -129,8 +129,38 @@ def test_altmin_refuses_complex_and_turns_arpack_errors_into_value_errors():
         altmin((rows, cols, np.ones(36) + 1j, (6, 6)), 2)
     with pytest.raises(ValueError, match="M_obs: the SVD start failed"):
         altmin((rows, cols, np.zeros(36), (6, 6)), 2, random_state=0)
-    with pytest.raises(ValueError, match="M_obs: the SVD start failed"):
-        altmin((rows, cols, np.full(36, 1e300), (6, 6)), 2, random_state=0)
+
+
+@pytest.mark.parametrize("value", [1e300, 1e160, -1e200])
+@pytest.mark.parametrize("biases", [False, True])
+def test_altmin_overflowing_values_refused_before_lapack(value, biases, capfd):
+    """Values whose squares overflow are refused before ARPACK/LAPACK see them: the user
+    reads our ValueError only, nothing printed to stderr by Fortran code."""
+    rows, cols = np.repeat(np.arange(6), 6), np.tile(np.arange(6), 6)
+    with pytest.raises(ValueError, match="M_obs: the sum of squares of the observed values "
+                                         "overflows"):
+        altmin((rows, cols, np.full(36, value), (6, 6)), 2, random_state=0, biases=biases)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    # just below the overflow range it runs (the product of the factors fits)
+    res = altmin((rows, cols, np.full(36, 1e150), (6, 6)), 1, random_state=0, max_iter=50)
+    np.testing.assert_allclose(res.U @ res.V.T, np.full((6, 6), 1e150), rtol=1e-6)
+
+
+def test_implicit_als_overflow_is_refused_or_reported():
+    from sklearn.exceptions import ConvergenceWarning
+
+    from numlearn.completion import implicit_als
+
+    R = sp.csr_matrix(np.array([[1e300, 2e300, 0.0], [0.0, 3e300, 1e300],
+                                [2e300, 0.0, 1e300]]))
+    with pytest.raises(ValueError, match="R_obs, alpha: the confidences 1 \\+ alpha \\* r "
+                                         "overflow"):
+        implicit_als(R, 1, alpha=1e10, max_iter=3)
+    # finite confidences whose normal equations overflow: never reported as converged
+    with pytest.warns(ConvergenceWarning):
+        res = implicit_als(R, 1, max_iter=3)
+    assert not res.converged and res.status.name == "DIVERGED"
 
 
 @pytest.mark.parametrize("A", [np.zeros((0, 0)), sp.csr_matrix((0, 0))])
@@ -186,3 +216,78 @@ def test_four_threads_give_the_serial_results_bit_for_bit():
         threaded = [fut.result() for fut in futures]
     for k, out in enumerate(threaded):
         np.testing.assert_array_equal(out, serial[k % len(solvers)])
+
+
+def test_fuzz_findings_refused_at_the_door():
+    """Inputs the fuzz suite found answered silently (complex cast to real, NaN tol, a
+    factor of the wrong shape read by a kernel) get a clear error."""
+    from numlearn.completion import implicit_loss
+    from numlearn.datasets import constrained_logistic_problem
+    from numlearn.dynamics import (
+        LinearRegression,
+        detect_catapult,
+        detect_divergence,
+        detect_edge_of_stability,
+        hessian_trace,
+        sharpness,
+    )
+    from numlearn.optimize import minimize_constrained
+
+    z = np.ones(4) + 1j
+    with pytest.raises(TypeError, match="loss must hold real numbers"):
+        detect_divergence(z)
+    with pytest.raises(TypeError, match="loss must hold real numbers"):
+        detect_catapult(z)
+    with pytest.raises(TypeError, match="sharpness must hold real numbers"):
+        detect_edge_of_stability(z, 1.0)
+    assert detect_divergence([1.0, 2.0, np.nan]) == 2  # NaN is what it detects
+    model = LinearRegression(np.diag([1.0, 2.0]), np.zeros(2))
+    with pytest.raises(ValueError, match="tol"):
+        sharpness(model, np.zeros(2), tol=np.nan)
+    with pytest.raises(ValueError, match="n_samples"):
+        hessian_trace(model, np.zeros(2), n_samples=0, exact=True)
+    assert hessian_trace(model, np.zeros(2), exact=True).trace == pytest.approx(2.5)
+    X = np.random.default_rng(0).standard_normal((10, 3))
+    with pytest.raises(TypeError, match="X must hold real numbers"):
+        constrained_logistic_problem(X + 1j, (X[:, 0] > 0).astype(float))
+    with pytest.raises(TypeError, match="x0 must hold real numbers"):
+        minimize_constrained(lambda x: x @ x, np.ones(2) + 1j, jac=lambda x: 2 * x,
+                             bounds=[(0.0, 1.0)] * 2)
+    R = sp.csr_matrix(np.eye(3))
+    with pytest.raises(ValueError, match="X and Y must have shapes"):
+        implicit_loss(R, np.ones((2, 2)), np.ones((3, 2)))
+    # the right shapes: the closed form Σ c (p - x·y)² + reg (|X|² + |Y|²)
+    Xf, Yf = np.full((3, 1), 0.5), np.full((3, 1), 1.0)
+    P = np.eye(3)
+    want = np.sum((1 + 2.0 * P) * (P - 0.5) ** 2) + 0.1 * (0.75 + 3.0)
+    assert implicit_loss(R, Xf, Yf, reg=0.1, alpha=2.0) == pytest.approx(want)
+
+
+def test_fuzz_findings_unused_or_nan_parameters_refused():
+    """Parameters a call would ignore or turn into a meaningless answer are refused."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from numlearn.datasets import ot_gaussian_clouds
+    from numlearn.dynamics import (
+        GD,
+        LinearRegression,
+        ntk_eigenvalue,
+        sharpness,
+        softmax_radius,
+        train,
+    )
+    from numlearn.plotting import plot_trajectory
+
+    model = LinearRegression(np.diag([1.0, 2.0]), np.zeros(2))
+    for fn in (sharpness, ntk_eigenvalue):
+        with pytest.raises(TypeError, match="random_state"):
+            fn(model, np.zeros(2), random_state="seed")
+    with pytest.raises(ValueError, match="logits"):
+        softmax_radius([0.0, 1.0, 2.0], logits=[np.nan, 0.0, 0.0])
+    assert softmax_radius([0.0, 1.0, 2.0], logits=[5.0, 0.0, 0.0]) == pytest.approx(np.pi / 2)
+    with pytest.raises(ValueError, match="shift must be finite"):
+        ot_gaussian_clouds(3, shift=np.nan)
+    traj = train(model, np.zeros(2), GD(0.3), 3)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        plot_trajectory(traj, lr=-1.0)
