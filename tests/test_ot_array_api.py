@@ -208,7 +208,7 @@ def test_sns_max_iter_and_callback_stop():
 def test_dense_sparsifier_matches_cpu_top_k_with_ties():
     # the generic sparsifier keeps exactly the entries of the CPU top-k rule, ties included
     from numlearn.ot._kernels import row_topk
-    from numlearn.ot._sns_array_api import DenseSparsified
+    from numlearn.ot._ops import DenseSparsified
 
     rng = np.random.default_rng(0)
     Y = np.round(rng.random((12, 15)) * 4) / 4  # many ties
@@ -232,9 +232,13 @@ def test_dense_sparsifier_matches_cpu_top_k_with_ties():
 
 
 def test_ops_selected_once_at_entry():
-    from numlearn.ot._sinkhorn_array_api import GenericOps, select_ops
+    from numlearn._backend import non_numpy_namespace, pick_ops
+    from numlearn.ot._ops import CudaOps, GenericOps, NumbaOps, Ops
 
-    assert type(select_ops(xps.asarray(np.ones((2, 2))), xps)) is GenericOps
+    xp = non_numpy_namespace(xps.asarray(np.ones((2, 2))))
+    cls = pick_ops(xp, numpy=NumbaOps, array_api=GenericOps, cuda=CudaOps)
+    assert cls is GenericOps and issubclass(cls, Ops) and issubclass(CudaOps, GenericOps)
+    assert pick_ops(None, numpy=NumbaOps, array_api=GenericOps) is NumbaOps
 
 
 @pytest.mark.parametrize(

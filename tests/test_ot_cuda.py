@@ -153,15 +153,14 @@ def _kernel_path(a, b, M, reg, method, tol, max_iter, sns_options=None):
     """The solver on the CuPy path's kernels, with host arrays under the simulator."""
     import array_api_compat.numpy as xnp
 
-    from numlearn.ot._cuda_ops import CudaOps
-    from numlearn.ot._sinkhorn import _check_sns_options
-    from numlearn.ot._sinkhorn_array_api import solve_array_api
+    from numlearn.ot._ops import CudaOps
+    from numlearn.ot._sinkhorn import _check_sns_options, _solve
 
     ops = CudaOps(xnp, threads_per_block=4, rows_per_chunk=3)
     sns_options = None if sns_options is None else _check_sns_options(**sns_options)
-    return solve_array_api(a, b, M, reg, method=method, tol=tol, max_iter=max_iter, init=None,
-                           return_history=False, verbose=0, callback=None, name="test",
-                           xp=xnp, ops=ops, sns_options=sns_options)
+    return _solve(a, b, M, reg, method=method, tol=tol, max_iter=max_iter, init=None,
+                  return_history=False, verbose=0, callback=None, name="test",
+                  ops=ops, sns_options=sns_options)
 
 
 @pytest.mark.cudasim

@@ -17,8 +17,13 @@ from numlearn._validation import (
     suggest_keywords,
 )
 from numlearn.ot import _kernels as K
-from numlearn.ot._sinkhorn import _AUTO_CHECK_EVERY, _AUTO_KERNEL_SPAN, _AUTO_SCALING_LIMIT
-from numlearn.ot._sinkhorn import _check_init, _check_masses, _check_weights, _Monitor
+from numlearn.ot._sinkhorn_loop import AUTO_CHECK_EVERY as _AUTO_CHECK_EVERY
+from numlearn.ot._sinkhorn_loop import AUTO_KERNEL_SPAN as _AUTO_KERNEL_SPAN
+from numlearn.ot._sinkhorn_loop import AUTO_SCALING_LIMIT as _AUTO_SCALING_LIMIT
+from numlearn._monitor import Monitor
+from numlearn.ot._checks import check_init as _check_init
+from numlearn.ot._checks import check_masses as _check_masses
+from numlearn.ot._checks import check_weights as _check_weights
 
 __all__ = ["sinkhorn_unbalanced"]
 
@@ -89,7 +94,7 @@ def _scaling_loop(M, a, b, reg, fi, F, G, tol, max_iter, mon):
             F = reg * np.log(u) + lo
             G = reg * np.log(v)
             mon.n_iter += k - 1
-            stop = mon.check(err, F, G, tol)
+            stop = mon.step(err, F, G, tol=tol)
             if stop is not None:
                 status = stop
                 break
@@ -118,7 +123,7 @@ def _log_loop(M, a, b, reg, fi, F, G, tol, max_iter, mon):
         G_new = rb - fi2 * (reg * lc - G)
         err = 0.5 * float(np.abs(F_new - F).max() + np.abs(G_new - G).max()) * inv_reg
         F[:], G[:] = F_new, G_new
-        verdict = mon.check(err, F, G, tol)
+        verdict = mon.step(err, F, G, tol=tol)
         if verdict is not None:
             status = verdict
             break
@@ -252,7 +257,8 @@ def sinkhorn_unbalanced(
     a_s, b_s = a[sa], b[sb]
     F = f[sa] + reg * np.log(a_s)
     G = g[sb] + reg * np.log(b_s)
-    mon = _Monitor("sinkhorn_unbalanced", verbose, callback, return_history)
+    mon = Monitor("sinkhorn_unbalanced", verbose=verbose, callback=callback,
+                  return_history=return_history, measure="marginal error")
     phases = []
     plan_s = None
     verdict = "log"
@@ -264,7 +270,7 @@ def sinkhorn_unbalanced(
         phases.append("log")
         F, G = np.array(F, dtype=np.float64), np.array(G, dtype=np.float64)
         status, err = _log_loop(Ms, a_s, b_s, reg, fi, F, G, tol, max_iter - mon.n_iter, mon)
-    mon.progress.update(mon.n_iter, err, final=True)
+    mon.finish(err)
     if plan_s is None:
         plan_s = K.fill_plan_fast(Ms, F, G, 1.0 / reg, np.empty(Ms.shape))
     plan = np.zeros(M.shape) if not full else plan_s
