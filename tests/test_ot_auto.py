@@ -44,6 +44,31 @@ def test_auto_plan_equals_log_domain_plan(problem, reg, phases):
     np.testing.assert_allclose(res.f - res.f.mean(), ref.f - ref.f.mean(), atol=1e-9)
     assert res.n_sinkhorn_iter + res.n_newton_iter == res.n_iter
     assert res.marginal_error <= 1e-12
+    assert tuple(res.phase_iters) == phases and sum(res.phase_iters.values()) == res.n_iter
+    assert res.phase_iters.get("newton", 0) == res.n_newton_iter
+
+
+@pytest.mark.parametrize("problem, reg", [
+    # scaling, then Newton once the rate stalls (33 iterations without a cap)
+    (lambda: ot_gaussian_clouds(60, 50, random_state=3), 1e-3),
+    # the kernel underflows: SNS's epsilon-scaling stages from the start (~40 iterations)
+    (lambda: ot_gaussian_clouds(60, 50, random_state=3), 1e-4),
+    # scaling, log domain, Newton
+    (lambda: ot_grid_1d(60), 1e-3),
+])
+@pytest.mark.parametrize("max_iter", [1, 15, 22])
+def test_auto_max_iter_bounds_the_total_work(problem, reg, max_iter):
+    a, b, M = problem()
+    free = sinkhorn(a, b, M, reg)
+    assert free.converged and free.n_newton_iter > 0 and free.n_iter > 22
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        res = sinkhorn(a, b, M, reg, max_iter=max_iter)
+    assert res.status is Status.MAX_ITER and not res.converged
+    assert res.n_iter == max_iter  # Sinkhorn + Newton iterations, all phases and stages
+    assert res.n_sinkhorn_iter + res.n_newton_iter == res.n_iter
+    assert sum(res.phase_iters.values()) == res.n_iter
+    assert res.phase_iters.get("newton", 0) == res.n_newton_iter
+    assert set(res.phases) <= set(free.phases)
 
 
 def test_auto_is_the_default_and_matches_pot():

@@ -215,8 +215,11 @@ def sinkhorn(
         Sinkhorn's measured linear rate predicts more than 1000 further iterations, SNS's
         Newton phase takes over. ``res.phases`` lists the phases that ran (``"scaling"``,
         ``"log"``, ``"newton"``, in the order of their first use); the SNS options
-        below apply to its Newton phase and ``max_iter`` caps the Sinkhorn iterations
-        (``max_newton_iter``, default 100, the Newton ones). Its plan is that of ``"sinkhorn_log"`` to rounding.
+        below apply to its Newton phase. ``max_iter`` bounds its total work: Sinkhorn
+        plus Newton iterations over all phases (and epsilon-scaling stages) add up to at
+        most ``max_iter`` (``max_newton_iter``, default 100, also caps each Newton
+        stage); ``res.phase_iters`` gives the iterations of each phase. Its plan is that
+        of ``"sinkhorn_log"`` to rounding.
         ``"sinkhorn_log"``: Sinkhorn in the log domain (Numba row/column log-sum-exp, one
         ``exp`` per entry per half-step, stable for any ``reg``). ``"sinkhorn"``: the
         classic scaling iteration on ``exp(-M/reg)`` (fastest per iteration, but the
@@ -228,7 +231,9 @@ def sinkhorn(
     tol : float, default 1e-9
         Stop when the marginal error ``‖P1 - a‖₁ + ‖Pᵀ1 - b‖₁ ≤ tol``.
     max_iter : int, default 10000
-        Maximum number of Sinkhorn iterations (one row and one column update each).
+        Maximum number of Sinkhorn iterations (one row and one column update each); for
+        ``"auto"``, of Sinkhorn and Newton iterations together (``n_iter``, the sum of
+        ``res.phase_iters``, is at most ``max_iter``).
     init : pair of arrays (f, g), optional
         Starting dual potentials (zeros by default).
     return_history : bool, default False
@@ -248,7 +253,9 @@ def sinkhorn(
         where a weight is zero; ``plan``, ``f``, ``g`` in ``M``'s dtype and in the inputs'
         array namespace and device), ``marginal_error`` (of the returned plan),
         ``n_iter``, ``n_sinkhorn_iter``, ``n_newton_iter``, ``converged``, ``status``,
-        ``message`` and, if requested, ``history``.
+        ``message`` and, if requested, ``history``; for ``"auto"`` also ``phases`` (the
+        phases that ran, in the order of first use) and ``phase_iters`` (a dict: the
+        iterations of each phase).
 
     Raises
     ------
@@ -292,8 +299,9 @@ def sinkhorn(
     larger ``reg``, whose first stages still scale safely, Newton steps and log-domain
     Sinkhorn sweeps):
 
-    >>> sinkhorn(None, None, M, reg=1e-4).phases
-    ('scaling', 'newton', 'log')
+    >>> res = sinkhorn(None, None, M, reg=1e-4)
+    >>> res.phases, sum(res.phase_iters.values()) == res.n_iter
+    (('scaling', 'newton', 'log'), True)
 
     Other array libraries stay in their namespace (CuPy arrays would stay on the GPU):
 

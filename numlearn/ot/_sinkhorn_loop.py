@@ -22,9 +22,11 @@ from numlearn.linalg import cg
 __all__ = ["log_loop", "scaling_loop", "sweep", "sns_stages", "auto_solve"]
 
 
-def _note(phases, phase):
-    if phases is not None and phase not in phases:
-        phases.append(phase)
+def _note(phases, phase, n_iter=0):
+    """Add ``n_iter`` iterations to ``phase`` in ``phases`` (a dict in the order of first
+    use, or None: nothing kept)."""
+    if phases is not None:
+        phases[phase] = phases.get(phase, 0) + n_iter
 
 
 # --------------------------------------------------------------------------------------
@@ -198,30 +200,41 @@ def newton_direction(st, a, b, reg, cg_rtol, cg_maxiter, xp):
 
 
 def sns_loop(M, a, b, reg, f, g, tol, n_sinkhorn, threshold, cap, max_newton_iter, cg_rtol,
-             cg_maxiter, mon, ops, phases=None):
+             cg_maxiter, mon, ops, phases=None, budget=None):
     """N₁ Sinkhorn steps, then sparse Newton steps with a backtracking line search.
 
-    ``phases`` (a list, optional) collects the phases that ran. Returns
-    ``status, err, f, g, [n_sinkhorn, n_newton, n_cg]``.
+    ``phases`` (a dict, optional) counts the iterations of each phase that ran;
+    ``budget`` (optional) bounds the Sinkhorn plus Newton iterations of this call.
+    Returns ``status, err, f, g, [n_sinkhorn, n_newton, n_cg]``.
     """
     xp = ops.xp
     start = mon.n_iter
     status, err = Status.MAX_ITER, math.inf
+    if budget is not None:
+        n_sinkhorn = min(n_sinkhorn, budget)
     if n_sinkhorn > 0:
         if scaling_is_safe(M, f, g, reg, xp):
             # exp(-M/reg) and the scalings stay far from under/overflow: the scaling form
             # of the same iteration (two mat-vecs instead of two exp passes) is exact
             _note(phases, "scaling")
             status, err, f, g = scaling_loop(M, a, b, reg, f, g, tol, n_sinkhorn, mon, ops)
+            _note(phases, "scaling", mon.n_iter - start)
             if status is Status.DIVERGED:  # not expected; the log domain is always safe
                 _note(phases, "log")
+                k0 = mon.n_iter
                 status, err, f, g = log_loop(M, a, b, reg, f, g, tol, n_sinkhorn, mon, ops)
+                _note(phases, "log", mon.n_iter - k0)
         else:
             _note(phases, "log")
             status, err, f, g = log_loop(M, a, b, reg, f, g, tol, n_sinkhorn, mon, ops)
+            _note(phases, "log", mon.n_iter - start)
     counts = [mon.n_iter - start, 0, 0]
     if status is not Status.MAX_ITER:
         return status, err, f, g, counts
+    if budget is not None:
+        max_newton_iter = min(max_newton_iter, budget - counts[0])
+        if max_newton_iter <= 0:  # the work budget is spent: no Newton phase
+            return status, err, f, g, counts
     _note(phases, "newton")
     st = ops.plan_state(M, threshold, cap).evaluate(M, a, b, f, g, reg)
     trial = ops.plan_state(M, threshold, cap, like=st)
@@ -278,12 +291,14 @@ def sns_loop(M, a, b, reg, f, g, tol, n_sinkhorn, threshold, cap, max_newton_ite
         if verdict is not None:
             status = verdict
             break
+    _note(phases, "newton", counts[1])
     return status, err, f, g, counts
 
 
-def sns_stages(M, a, b, reg, f, g, tol, mon, options, ops, phases=None):
+def sns_stages(M, a, b, reg, f, g, tol, mon, options, ops, phases=None, budget=None):
     """SNS with epsilon scaling: warm-start through the larger regs of the schedule, each
-    solved to a loose tolerance, then solve at ``reg`` (see :func:`sns_loop`).
+    solved to a loose tolerance, then solve at ``reg`` (see :func:`sns_loop`); ``budget``
+    (optional) bounds the Sinkhorn plus Newton iterations of all stages together.
 
     Returns ``status, err, f, g, extra`` with the iteration counts in ``extra``.
     """
@@ -296,11 +311,16 @@ def sns_stages(M, a, b, reg, f, g, tol, mon, options, ops, phases=None):
     stages = [(r, max(tol, 1e-6)) for r in schedule if r > reg] + [(reg, tol)]
     counts = np.zeros(3, dtype=int)
     status, err = Status.MAX_ITER, math.inf
+    start = mon.n_iter
     for i, (reg_k, tol_k) in enumerate(stages):
+        left = None if budget is None else budget - (mon.n_iter - start)
+        if left is not None and left <= 0:
+            status = Status.MAX_ITER  # the budget ran out before the last stage
+            break
         status, err, f, g, c = sns_loop(
             M, a, b, reg_k, f, g, tol_k, options["n_sinkhorn"] if i == 0 else 2,
             options["threshold"], cap, options["max_newton_iter"], options["cg_rtol"],
-            options["cg_maxiter"], mon, ops, phases,
+            options["cg_maxiter"], mon, ops, phases, left,
         )
         counts += c
         if status is Status.CALLBACK_STOP or status is Status.DIVERGED:
@@ -437,12 +457,17 @@ def auto_solve(M, a, b, reg, f, g, tol, max_iter, mon, options, ops):
     3. Whenever Sinkhorn's measured linear rate predicts more than 1000 further
        iterations, the Newton phase of SNS takes over from the current potentials.
 
+    ``max_iter`` bounds the total work: Sinkhorn plus Newton iterations, over all phases
+    and epsilon-scaling stages (``options["max_newton_iter"]`` also caps each Newton
+    stage).
+
     Returns ``status, err, f, g, extra, formed`` (``formed = (plan, row sums, column
     sums, cost)`` when the scaling phase finished, else None); ``extra["phases"]`` lists
-    the phases that ran, in the order of their first use.
+    the phases that ran, in the order of their first use, and ``extra["phase_iters"]``
+    the iterations of each.
     """
     xp = ops.xp
-    phases = []
+    phases = {}
     lo, hi = float(xp.min(M)), float(xp.max(M))
     plan = None
     if (hi - lo) <= AUTO_KERNEL_SPAN * reg:
@@ -451,21 +476,25 @@ def auto_solve(M, a, b, reg, f, g, tol, max_iter, mon, options, ops):
         verdict, status, err, f, g, plan = _auto_scaling_phase(M, a, b, reg, f, g, tol,
                                                                max_iter, mon, ops)
         sinkhorn_iters = mon.n_iter - start
+        _note(phases, "scaling", sinkhorn_iters)
         if verdict == "log":
             _note(phases, "log")
             start = mon.n_iter
             verdict, status, err, f, g = _auto_log_phase(M, a, b, reg, f, g, tol,
                                                          max_iter - sinkhorn_iters, mon, ops)
+            _note(phases, "log", mon.n_iter - start)
             sinkhorn_iters += mon.n_iter - start
         if verdict == "newton":
             status, err, f, g, extra = sns_stages(
                 M, a, b, reg, f, g, tol, mon,
-                {**options, "n_sinkhorn": 0, "reg_schedule": ()}, ops, phases)
+                {**options, "n_sinkhorn": 0, "reg_schedule": ()}, ops, phases,
+                budget=max_iter - sinkhorn_iters)
             extra["n_sinkhorn_iter"] += sinkhorn_iters
         else:
             extra = dict(n_sinkhorn_iter=sinkhorn_iters, n_newton_iter=0, n_cg_iter=0)
     else:  # the kernel underflows: SNS with epsilon scaling and log-domain warm-up
         status, err, f, g, extra = sns_stages(M, a, b, reg, f, g, tol, mon, options, ops,
-                                              phases)
+                                              phases, budget=max_iter)
     extra["phases"] = tuple(phases)
+    extra["phase_iters"] = dict(phases)
     return status, err, f, g, extra, plan
