@@ -12,7 +12,7 @@ import numpy as np
 from numlearn._backend import device_of
 from numlearn._validation import check_array, check_scalar, check_vector
 
-__all__ = ["check_weights", "weight_eps", "check_masses", "check_problem", "check_init"]
+__all__ = ["check_cost", "check_weights", "weight_eps", "check_masses", "check_problem", "check_init"]
 
 
 def _is_empty(w) -> bool:
@@ -77,9 +77,9 @@ def check_masses(a, b, eps, xp=np):
     return b
 
 
-def check_problem(a, b, M, reg, xp=None):
-    """``(a, b, M, reg)`` of a balanced problem: ``M`` a finite non-empty float32/float64
-    matrix (C-contiguous on the NumPy path), float64 weights of equal mass, ``reg > 0``."""
+def check_cost(M, xp=None):
+    """A finite non-empty 2-D cost matrix in float32 or float64 (other real dtypes become
+    float64), C-contiguous on the NumPy path."""
     xq = np if xp is None else xp
     M = check_array(M, "M", ndim=2) if xp is None else check_array(M, "M", ndim=2, xp=xp)
     if M.dtype not in (xq.float32, xq.float64):
@@ -87,14 +87,21 @@ def check_problem(a, b, M, reg, xp=None):
     n, m = M.shape
     if n == 0 or m == 0:
         raise ValueError(f"M must be non-empty, got shape {tuple(M.shape)}.")
+    return np.ascontiguousarray(M) if xp is None else M
+
+
+def check_problem(a, b, M, reg, xp=None):
+    """``(a, b, M, reg)`` of a balanced problem: ``M`` a finite non-empty float32/float64
+    matrix (C-contiguous on the NumPy path), float64 weights of equal mass, ``reg > 0``."""
+    xq = np if xp is None else xp
+    M = check_cost(M, xp)
+    n, m = M.shape
     device = None if xp is None else device_of(M)
     eps = weight_eps(a, b)
     a = check_weights(a, "a", n, xp, device)
     b = check_weights(b, "b", m, xp, device)
     b = check_masses(a, b, eps, xq)
     reg = check_scalar(reg, "reg", low=0.0, include_low=False)
-    if xp is None:
-        M = np.ascontiguousarray(M)
     return a, b, M, reg
 
 

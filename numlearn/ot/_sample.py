@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from numlearn._monitor import Monitor
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
     check_array,
@@ -18,7 +19,6 @@ from numlearn._validation import (
     suggest_keywords,
 )
 from numlearn.ot import _sample_kernels as SK
-from numlearn._monitor import Monitor
 from numlearn.ot._checks import check_init as _check_init
 from numlearn.ot._checks import check_masses as _check_masses
 from numlearn.ot._checks import check_weights as _check_weights

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from numlearn._monitor import Monitor
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
-    check_array,
     check_callable,
     check_scalar,
     check_verbose,
@@ -20,7 +20,7 @@ from numlearn.ot import _kernels as K
 from numlearn.ot._sinkhorn_loop import AUTO_CHECK_EVERY as _AUTO_CHECK_EVERY
 from numlearn.ot._sinkhorn_loop import AUTO_KERNEL_SPAN as _AUTO_KERNEL_SPAN
 from numlearn.ot._sinkhorn_loop import AUTO_SCALING_LIMIT as _AUTO_SCALING_LIMIT
-from numlearn._monitor import Monitor
+from numlearn.ot._checks import check_cost
 from numlearn.ot._checks import check_init as _check_init
 from numlearn.ot._checks import check_masses as _check_masses
 from numlearn.ot._checks import check_weights as _check_weights
@@ -237,13 +237,8 @@ def sinkhorn_unbalanced(
     callback = check_callable(callback, "callback", allow_none=True)
     reg = check_scalar(reg, "reg", low=0.0, include_low=False)
     reg_m1, reg_m2 = _check_reg_m(reg_m)
-    M = check_array(M, "M", ndim=2)
-    if M.dtype not in (np.float32, np.float64):
-        M = M.astype(np.float64)
+    M = check_cost(M)
     n, m = M.shape
-    if n == 0 or m == 0:
-        raise ValueError(f"M must be non-empty, got shape {M.shape}.")
-    M = np.ascontiguousarray(M)
     a = _check_weights(a, "a", n)
     b = _check_weights(b, "b", m)
     if reg_m1 == math.inf and reg_m2 == math.inf:
