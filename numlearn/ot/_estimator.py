@@ -75,8 +75,8 @@ class SinkhornTransport(BaseEstimator):
     tol : float, default 1e-9
         Marginal-error tolerance.
     max_iter : int, default 10000
-        Maximum iterations (Newton iterations for ``method="sns"``, Sinkhorn iterations
-        for ``"auto"``).
+        Maximum iterations (Newton iterations for ``method="sns"``, Sinkhorn plus Newton
+        iterations for ``"auto"``, Sinkhorn iterations otherwise).
     verbose : int, default 0
         Verbosity of the solver.
 
