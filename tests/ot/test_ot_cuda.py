@@ -172,6 +172,21 @@ def test_kernel_path_end_to_end_sinkhorn_log():
     np.testing.assert_allclose(res.plan, ref.plan, rtol=0, atol=1e-14)
 
 
+@pytest.mark.cudasim
+def test_kernel_path_end_to_end_auto_scaling_then_log():
+    # the auto loop (one text) on the CUDA ops: a weight of 1e-280 drives a scaling out of
+    # range, so the log phase runs on the CUDA log-sum-exp kernels
+    a, b, M = ot_gaussian_clouds(8, 6, random_state=7)
+    a = a.copy()
+    a[0] = 1e-280
+    a /= a.sum()
+    ref = sinkhorn(a, b, M, 0.1)
+    res = _kernel_path(a, b, M, 0.1, "auto", 1e-9, 10000, sns_options={})
+    assert res.phases == ref.phases == ("scaling", "log")
+    assert res.phase_iters == ref.phase_iters and res.converged
+    np.testing.assert_allclose(res.plan, ref.plan, rtol=0, atol=1e-14)
+
+
 @pytest.mark.slow
 @pytest.mark.cudasim
 def test_kernel_path_end_to_end_sns():
