@@ -14,6 +14,9 @@ the sparse Hessian products, the on-the-fly cost reductions) are Numba kernels i
 CuPy (or any array-API) inputs run in their library, on their device: the log-sum-exp
 half-steps and the SNS top-k sparsifier on Numba-CUDA kernels
 (``numlearn.ot._cuda_kernels``) for CuPy, whole-matrix array-API operations otherwise.
+Each loop (scaling, log domain, auto, SNS Newton) is written once
+(``numlearn.ot._sinkhorn_loop``) against the array namespace and the primitives of an
+``Ops`` (``numlearn.ot._ops``: Numba, generic array-API or CUDA), picked at entry.
 """
 
 from numlearn.ot._estimator import SinkhornTransport

@@ -9,7 +9,8 @@ from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from numlearn._backend import get_namespace, is_numpy_namespace, to_device, to_numpy
+from numlearn._backend import (get_namespace, is_numpy_namespace, non_numpy_namespace,
+                               to_device, to_numpy)
 from numlearn._validation import check_array, check_option, check_scalar, suggest_keywords
 from numlearn.ot._sinkhorn import _METHODS, sinkhorn
 
@@ -19,6 +20,14 @@ _NORMS = (None, "max", "median")
 
 # metrics computed in the inputs' namespace, feature by feature (as cdist sums them)
 _XP_METRICS = ("sqeuclidean", "euclidean", "cityblock")
+
+
+def _namespace(*arrays):
+    """The namespace the estimator computes in: the inputs' library when
+    :func:`~numlearn._backend.non_numpy_namespace` finds one, NumPy's (array-API wrapper)
+    otherwise."""
+    xp = non_numpy_namespace(*arrays)
+    return get_namespace() if xp is None else xp
 
 
 def _as_float64(X, name, xp):
@@ -75,8 +84,8 @@ class SinkhornTransport(BaseEstimator):
     tol : float, default 1e-9
         Marginal-error tolerance.
     max_iter : int, default 10000
-        Maximum iterations (Newton iterations for ``method="sns"``, Sinkhorn iterations
-        for ``"auto"``).
+        Maximum iterations (Newton iterations for ``method="sns"``, Sinkhorn plus Newton
+        iterations for ``"auto"``, Sinkhorn iterations otherwise).
     verbose : int, default 0
         Verbosity of the solver.
 
@@ -138,7 +147,7 @@ class SinkhornTransport(BaseEstimator):
         check_option(self.method, "method", _METHODS)
         check_option(self.norm, "norm", _NORMS)
         check_scalar(self.reg, "reg", low=0.0, include_low=False)
-        xp = get_namespace(Xs, Xt)
+        xp = _namespace(Xs, Xt)
         Xs, Xt = _as_float64(Xs, "Xs", xp), _as_float64(Xt, "Xt", xp)
         if Xs.shape[1] != Xt.shape[1]:
             raise ValueError(
@@ -185,8 +194,8 @@ class SinkhornTransport(BaseEstimator):
             In the namespace (and on the device) of the fitted samples.
         """
         check_is_fitted(self, "coupling_")
-        xp = get_namespace(self.Xt_)
-        if get_namespace(Xs) is not xp and hasattr(Xs, "__array_namespace__"):
+        xp = _namespace(self.Xt_)
+        if _namespace(Xs) is not xp and hasattr(Xs, "__array_namespace__"):
             raise TypeError(
                 "Xs must come from the array library the estimator was fitted with."
             )

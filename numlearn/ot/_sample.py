@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from numlearn._monitor import Monitor
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
     check_array,
@@ -18,7 +19,9 @@ from numlearn._validation import (
     suggest_keywords,
 )
 from numlearn.ot import _sample_kernels as SK
-from numlearn.ot._sinkhorn import _check_init, _check_masses, _check_weights, _Monitor
+from numlearn.ot._checks import check_init as _check_init
+from numlearn.ot._checks import check_masses as _check_masses
+from numlearn.ot._checks import check_weights as _check_weights
 
 __all__ = ["sinkhorn_sample", "sinkhorn_divergence", "LazyPlan"]
 
@@ -115,7 +118,7 @@ def _log_sinkhorn_sample(X_s, X_t, a, b, reg, metric, f, g, tol, max_iter, mon):
             SK.cost_logsumexp(X_s, Xt_T, g, inv_reg, code, lr)
             if it > 0:
                 err = float(np.abs(np.exp(f * inv_reg + lr) - a).sum())
-                verdict = mon.check(err, f, g, tol)
+                verdict = mon.step(err, f, g, tol=tol)
                 if verdict is not None:
                     status = verdict
                     break
@@ -239,10 +242,11 @@ def sinkhorn_sample(
             f"(return_plan=False)."
         )
     f, g = _check_init(init, n, m)
-    mon = _Monitor("sinkhorn_sample", verbose, callback, return_history)
+    mon = Monitor("sinkhorn_sample", verbose=verbose, callback=callback,
+                  return_history=return_history, measure="marginal error")
     status, err, f, g = _log_sinkhorn_sample(X_s, X_t, a, b, reg, metric, f, g, tol,
                                              max_iter, mon)
-    mon.progress.update(mon.n_iter, err, final=True)
+    mon.finish(err)
     code, inv_reg = SK.METRICS[metric], 1.0 / reg
     mass_r, cost_r = np.empty(n), np.empty(n)
     SK.plan_row_stats(X_s, np.ascontiguousarray(X_t.T), f, g, inv_reg, code, mass_r, cost_r)

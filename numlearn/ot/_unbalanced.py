@@ -8,17 +8,22 @@ from typing import Any
 
 import numpy as np
 
+from numlearn._monitor import Monitor
 from numlearn._result import SolverResult, Status, make_result, warn_if_not_converged
 from numlearn._validation import (
-    check_array,
     check_callable,
     check_scalar,
     check_verbose,
     suggest_keywords,
 )
 from numlearn.ot import _kernels as K
-from numlearn.ot._sinkhorn import _AUTO_CHECK_EVERY, _AUTO_KERNEL_SPAN, _AUTO_SCALING_LIMIT
-from numlearn.ot._sinkhorn import _check_init, _check_masses, _check_weights, _Monitor
+from numlearn.ot._sinkhorn_loop import AUTO_CHECK_EVERY as _AUTO_CHECK_EVERY
+from numlearn.ot._sinkhorn_loop import AUTO_KERNEL_SPAN as _AUTO_KERNEL_SPAN
+from numlearn.ot._sinkhorn_loop import AUTO_SCALING_LIMIT as _AUTO_SCALING_LIMIT
+from numlearn.ot._checks import check_cost
+from numlearn.ot._checks import check_init as _check_init
+from numlearn.ot._checks import check_masses as _check_masses
+from numlearn.ot._checks import check_weights as _check_weights
 
 __all__ = ["sinkhorn_unbalanced"]
 
@@ -89,7 +94,7 @@ def _scaling_loop(M, a, b, reg, fi, F, G, tol, max_iter, mon):
             F = reg * np.log(u) + lo
             G = reg * np.log(v)
             mon.n_iter += k - 1
-            stop = mon.check(err, F, G, tol)
+            stop = mon.step(err, F, G, tol=tol)
             if stop is not None:
                 status = stop
                 break
@@ -118,7 +123,7 @@ def _log_loop(M, a, b, reg, fi, F, G, tol, max_iter, mon):
         G_new = rb - fi2 * (reg * lc - G)
         err = 0.5 * float(np.abs(F_new - F).max() + np.abs(G_new - G).max()) * inv_reg
         F[:], G[:] = F_new, G_new
-        verdict = mon.check(err, F, G, tol)
+        verdict = mon.step(err, F, G, tol=tol)
         if verdict is not None:
             status = verdict
             break
@@ -232,13 +237,8 @@ def sinkhorn_unbalanced(
     callback = check_callable(callback, "callback", allow_none=True)
     reg = check_scalar(reg, "reg", low=0.0, include_low=False)
     reg_m1, reg_m2 = _check_reg_m(reg_m)
-    M = check_array(M, "M", ndim=2)
-    if M.dtype not in (np.float32, np.float64):
-        M = M.astype(np.float64)
+    M = check_cost(M)
     n, m = M.shape
-    if n == 0 or m == 0:
-        raise ValueError(f"M must be non-empty, got shape {M.shape}.")
-    M = np.ascontiguousarray(M)
     a = _check_weights(a, "a", n)
     b = _check_weights(b, "b", m)
     if reg_m1 == math.inf and reg_m2 == math.inf:
@@ -252,7 +252,8 @@ def sinkhorn_unbalanced(
     a_s, b_s = a[sa], b[sb]
     F = f[sa] + reg * np.log(a_s)
     G = g[sb] + reg * np.log(b_s)
-    mon = _Monitor("sinkhorn_unbalanced", verbose, callback, return_history)
+    mon = Monitor("sinkhorn_unbalanced", verbose=verbose, callback=callback,
+                  return_history=return_history, measure="marginal error")
     phases = []
     plan_s = None
     verdict = "log"
@@ -264,7 +265,7 @@ def sinkhorn_unbalanced(
         phases.append("log")
         F, G = np.array(F, dtype=np.float64), np.array(G, dtype=np.float64)
         status, err = _log_loop(Ms, a_s, b_s, reg, fi, F, G, tol, max_iter - mon.n_iter, mon)
-    mon.progress.update(mon.n_iter, err, final=True)
+    mon.finish(err)
     if plan_s is None:
         plan_s = K.fill_plan_fast(Ms, F, G, 1.0 / reg, np.empty(Ms.shape))
     plan = np.zeros(M.shape) if not full else plan_s
@@ -275,14 +276,21 @@ def sinkhorn_unbalanced(
     f[sa] = F - reg * np.log(a_s)
     g[sb] = G - reg * np.log(b_s)
     cost = float((plan_s * Ms).sum())  # (np.vdot: slow threaded BLAS dot on a loaded machine)
-    objective = cost + reg * _kl(plan_s, a_s[:, None] * b_s[None, :])
+    r_s, c_s = plan_s.sum(1), plan_s.sum(0)
+    total = float(r_s.sum())
+    # KL(P | a ⊗ b) without a log per entry: log P_ij = (F_i + G_j - M_ij) / reg, so
+    # Σ P log P = (r·F + c·G - ⟨M, P⟩) / reg (elementwise sums: no threaded BLAS dot)
+    plogp = (float((r_s * F).sum()) + float((c_s * G).sum()) - cost) / reg
+    kl_plan = (plogp - float((r_s * np.log(a_s)).sum()) - float((c_s * np.log(b_s)).sum())
+               - total + float(a_s.sum()) * float(b_s.sum()))
+    objective = cost + reg * kl_plan
     if reg_m1 != math.inf:
-        objective += reg_m1 * _kl(plan_s.sum(1), a_s)
+        objective += reg_m1 * _kl(r_s, a_s)
     if reg_m2 != math.inf:
-        objective += reg_m2 * _kl(plan_s.sum(0), b_s)
+        objective += reg_m2 * _kl(c_s, b_s)
     result = make_result(status=status, n_iter=mon.n_iter, plan=plan.astype(M.dtype, copy=False),
                          f=f.astype(M.dtype), g=g.astype(M.dtype), cost=cost,
-                         objective=float(objective), mass=float(plan_s.sum()), reg=reg,
+                         objective=float(objective), mass=total, reg=reg,
                          reg_m=(reg_m1, reg_m2), phases=tuple(phases))
     if mon.history is not None:
         result.history = np.asarray(mon.history)

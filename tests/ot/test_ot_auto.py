@@ -44,6 +44,31 @@ def test_auto_plan_equals_log_domain_plan(problem, reg, phases):
     np.testing.assert_allclose(res.f - res.f.mean(), ref.f - ref.f.mean(), atol=1e-9)
     assert res.n_sinkhorn_iter + res.n_newton_iter == res.n_iter
     assert res.marginal_error <= 1e-12
+    assert tuple(res.phase_iters) == phases and sum(res.phase_iters.values()) == res.n_iter
+    assert res.phase_iters.get("newton", 0) == res.n_newton_iter
+
+
+@pytest.mark.parametrize("problem, reg", [
+    # scaling, then Newton once the rate stalls (33 iterations without a cap)
+    (lambda: ot_gaussian_clouds(60, 50, random_state=3), 1e-3),
+    # the kernel underflows: SNS's epsilon-scaling stages from the start (~40 iterations)
+    (lambda: ot_gaussian_clouds(60, 50, random_state=3), 1e-4),
+    # scaling, log domain, Newton
+    (lambda: ot_grid_1d(60), 1e-3),
+])
+@pytest.mark.parametrize("max_iter", [1, 15, 22])
+def test_auto_max_iter_bounds_the_total_work(problem, reg, max_iter):
+    a, b, M = problem()
+    free = sinkhorn(a, b, M, reg)
+    assert free.converged and free.n_newton_iter > 0 and free.n_iter > 22
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        res = sinkhorn(a, b, M, reg, max_iter=max_iter)
+    assert res.status is Status.MAX_ITER and not res.converged
+    assert res.n_iter == max_iter  # Sinkhorn + Newton iterations, all phases and stages
+    assert res.n_sinkhorn_iter + res.n_newton_iter == res.n_iter
+    assert sum(res.phase_iters.values()) == res.n_iter
+    assert res.phase_iters.get("newton", 0) == res.n_newton_iter
+    assert set(res.phases) <= set(free.phases)
 
 
 def test_auto_is_the_default_and_matches_pot():
@@ -157,9 +182,12 @@ def test_float32_cost_below_its_floor_warns_clearly(method):
 
 @pytest.mark.parametrize("problem, reg, phases", [
     (lambda: ot_gaussian_clouds(40, 30, random_state=2), 0.05, ("scaling",)),
-    (lambda: ot_grid_1d(40), 1e-3, ("log", "newton")),
+    (lambda: ot_grid_1d(40), 1e-3, ("scaling", "log", "newton")),
 ])
 def test_auto_in_other_array_libraries(problem, reg, phases):
+    # one text of the auto loop for every namespace: the same phases and iteration
+    # counts as on NumPy (the Gibbs kernel of ot_grid_1d(40) at 1e-3 is safe, its
+    # scalings leave range: log domain, then Newton once the rate stalls)
     xps = pytest.importorskip("array_api_strict")
     from numlearn._backend import to_numpy
 
@@ -167,5 +195,9 @@ def test_auto_in_other_array_libraries(problem, reg, phases):
     res = sinkhorn(xps.asarray(a), xps.asarray(b), xps.asarray(M), reg, tol=1e-12)
     ref = sinkhorn(a, b, M, reg, method="sinkhorn_log", tol=1e-12, max_iter=100000)
     assert res.converged and res.phases == phases
+    ref_auto = sinkhorn(a, b, M, reg, tol=1e-12)
+    assert ref_auto.phases == phases
+    assert (res.n_sinkhorn_iter, res.n_newton_iter) == (ref_auto.n_sinkhorn_iter,
+                                                        ref_auto.n_newton_iter)
     assert type(res.plan).__module__.startswith("array_api_strict")
     assert np.abs(to_numpy(res.plan) - ref.plan).sum() < 1e-10

@@ -153,15 +153,14 @@ def _kernel_path(a, b, M, reg, method, tol, max_iter, sns_options=None):
     """The solver on the CuPy path's kernels, with host arrays under the simulator."""
     import array_api_compat.numpy as xnp
 
-    from numlearn.ot._cuda_ops import CudaOps
-    from numlearn.ot._sinkhorn import _check_sns_options
-    from numlearn.ot._sinkhorn_array_api import solve_array_api
+    from numlearn.ot._ops import CudaOps
+    from numlearn.ot._sinkhorn import _check_sns_options, _solve
 
     ops = CudaOps(xnp, threads_per_block=4, rows_per_chunk=3)
     sns_options = None if sns_options is None else _check_sns_options(**sns_options)
-    return solve_array_api(a, b, M, reg, method=method, tol=tol, max_iter=max_iter, init=None,
-                           return_history=False, verbose=0, callback=None, name="test",
-                           xp=xnp, ops=ops, sns_options=sns_options)
+    return _solve(a, b, M, reg, method=method, tol=tol, max_iter=max_iter, init=None,
+                  return_history=False, verbose=0, callback=None, name="test",
+                  ops=ops, sns_options=sns_options)
 
 
 @pytest.mark.cudasim
@@ -170,6 +169,21 @@ def test_kernel_path_end_to_end_sinkhorn_log():
     ref = sinkhorn(a, b, M, 0.1, method="sinkhorn_log")
     res = _kernel_path(a, b, M, 0.1, "sinkhorn_log", 1e-9, 1000)
     assert res.n_iter == ref.n_iter and res.converged
+    np.testing.assert_allclose(res.plan, ref.plan, rtol=0, atol=1e-14)
+
+
+@pytest.mark.cudasim
+def test_kernel_path_end_to_end_auto_scaling_then_log():
+    # the auto loop (one text) on the CUDA ops: a weight of 1e-280 drives a scaling out of
+    # range, so the log phase runs on the CUDA log-sum-exp kernels
+    a, b, M = ot_gaussian_clouds(8, 6, random_state=7)
+    a = a.copy()
+    a[0] = 1e-280
+    a /= a.sum()
+    ref = sinkhorn(a, b, M, 0.1)
+    res = _kernel_path(a, b, M, 0.1, "auto", 1e-9, 10000, sns_options={})
+    assert res.phases == ref.phases == ("scaling", "log")
+    assert res.phase_iters == ref.phase_iters and res.converged
     np.testing.assert_allclose(res.plan, ref.plan, rtol=0, atol=1e-14)
 
 
