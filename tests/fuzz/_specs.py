@@ -473,6 +473,215 @@ def _multinomial():
 
 
 # --------------------------------------------------------------------------------------
+# linear_model: multi-task, cross-validated and working-set (solve_glm) estimators
+# --------------------------------------------------------------------------------------
+#: scikit-learn's convention for estimators: an object array of numbers is accepted
+EST_CORRUPTIONS = ("nan", "inf", "complex", "ndim")
+
+
+def _multitask(name):
+    import sklearn.linear_model as SK
+
+    import numlearn.linear_model as LM
+
+    def make(rng):
+        X = np.round(rng.standard_normal((15, 4)), 3)
+        Y = X @ rng.standard_normal((4, 2)) + 0.1 * rng.standard_normal((15, 2))
+        return dict(X=X, y=Y, alpha=float(rng.choice([0.05, 0.3])), l1_ratio=0.5)
+
+    def params(kw):
+        p = dict(alpha=kw["alpha"])
+        if name == "MultiTaskElasticNet":
+            p["l1_ratio"] = kw["l1_ratio"]
+        return p
+
+    def call(kw):
+        return getattr(LM, name)(**params(kw), tol=1e-10, max_iter=50000).fit(kw["X"], kw["y"])
+
+    def check(kw, est):
+        sk = getattr(SK, name)(**params(kw), tol=1e-12, max_iter=100000).fit(kw["X"], kw["y"])
+        return (_close(est.coef_, sk.coef_, rtol=1e-5, atol=1e-6, what="coef_")
+                or _close(est.intercept_, sk.intercept_, rtol=1e-5, atol=1e-6,
+                          what="intercept_"))
+    bad = {"alpha": [-1.0, np.nan, np.inf, "a"]}
+    if name == "MultiTaskElasticNet":
+        bad["l1_ratio"] = [-0.5, 1.5, np.nan]
+    return Spec(make, call, check, arrays=("X", "y"), bad=bad, corruptions=EST_CORRUPTIONS)
+
+
+def _linear_cv(name):
+    import sklearn.linear_model as SK
+
+    import numlearn.linear_model as LM
+
+    def make(rng):
+        X = np.round(rng.standard_normal((18, 4)), 3)
+        y = X @ rng.standard_normal(4) + 0.3 * rng.standard_normal(18)
+        return dict(X=X, y=y, alphas=[0.5, 0.1, 0.02], cv=3, l1_ratio=0.5)
+
+    def params(kw):
+        p = dict(alphas=kw["alphas"], cv=kw["cv"])
+        if name == "ElasticNetCV":
+            p["l1_ratio"] = kw["l1_ratio"]
+        return p
+
+    def call(kw):
+        return getattr(LM, name)(**params(kw), tol=1e-10, max_iter=50000).fit(kw["X"], kw["y"])
+
+    def check(kw, est):
+        sk = getattr(SK, name)(**params(kw), tol=1e-12, max_iter=100000).fit(kw["X"], kw["y"])
+        if not math.isclose(est.alpha_, sk.alpha_, rel_tol=1e-12):
+            return f"alpha_ {est.alpha_} != {sk.alpha_}"
+        return (_close(est.mse_path_, sk.mse_path_, rtol=1e-4, atol=1e-8, what="mse_path_")
+                or _close(est.coef_, sk.coef_, rtol=1e-5, atol=1e-6, what="coef_"))
+    bad = {"cv": [1, 0, -2, 2.5, "3"], "alphas": [[-0.1, 0.2], [np.nan], [], "a"]}
+    if name == "ElasticNetCV":
+        bad["l1_ratio"] = [-0.5, 1.5, np.nan]
+    return Spec(make, call, check, arrays=("X", "y"), bad=bad, corruptions=EST_CORRUPTIONS)
+
+
+def _logistic_cv():
+    from sklearn.linear_model import LogisticRegressionCV as SkLRCV
+
+    import numlearn.linear_model as LM
+
+    def make(rng):
+        X = np.round(rng.standard_normal((24, 3)), 3)
+        y = (X @ rng.standard_normal(3) + 0.7 * rng.standard_normal(24) > 0).astype(float)
+        y[:2] = [0.0, 1.0]  # both classes
+        return dict(X=X, y=y, Cs=[0.1, 1.0, 10.0], cv=3)
+
+    def call(kw):
+        return LM.LogisticRegressionCV(Cs=kw["Cs"], cv=kw["cv"], scoring="neg_log_loss",
+                                       tol=1e-10, max_iter=10000).fit(kw["X"], kw["y"])
+
+    def check(kw, est):
+        sk = SkLRCV(Cs=kw["Cs"], cv=kw["cv"], scoring="neg_log_loss", tol=1e-12,
+                    max_iter=10000).fit(kw["X"], kw["y"])
+        if not np.allclose(est.C_, sk.C_, rtol=1e-12):
+            return f"C_ {est.C_} != {sk.C_}"
+        return _close(est.predict_proba(kw["X"]), sk.predict_proba(kw["X"]), rtol=1e-4,
+                      atol=1e-5, what="predict_proba")
+    return Spec(make, call, check, arrays=("X", "y"),
+                bad={"cv": [1, 0, 2.5, "3"], "Cs": [[-1.0, 1.0], [np.nan], [], 0, "a"]},
+                corruptions=EST_CORRUPTIONS)
+
+
+def _glm_stationarity(name, kw, w, g, tol=1e-6):
+    """Largest violation of the first-order conditions ``0 ∈ g + ∂P(w)`` at ``w``, written
+    from the penalties' definitions (independent of the solver's own criterion)."""
+    a, gam = kw["alpha"], kw["gamma"]
+    if name == "GroupLasso":
+        viol = 0.0
+        for grp in kw["groups"]:
+            wg, gg = w[grp], g[grp]
+            nw = np.linalg.norm(wg)
+            viol = max(viol, max(np.linalg.norm(gg) - a, 0.0) if nw == 0
+                       else np.linalg.norm(gg + a * wg / nw))
+        return viol
+    viol = np.zeros_like(w)
+    for j, (wj, gj) in enumerate(zip(w, g)):
+        aj = a * kw["weights"][j] if name == "WeightedL1" else a
+        s, t = np.sign(wj), abs(wj)
+        if wj == 0:
+            viol[j] = max(abs(gj) - aj, 0.0)
+        elif name == "WeightedL1" or (name == "SCAD" and t <= a):
+            viol[j] = abs(gj + aj * s)
+        elif name == "MCP":
+            viol[j] = abs(gj + (a * s - wj / gam if t <= gam * a else 0.0))
+        else:  # SCAD beyond alpha
+            viol[j] = abs(gj + ((gam * a * s - wj) / (gam - 1) if t <= gam * a else 0.0))
+    return float(viol.max())
+
+
+def _solve_glm():
+    from sklearn.linear_model import Lasso as SkLasso
+
+    import numlearn.linear_model as LM
+
+    def make(rng):
+        X = np.round(rng.standard_normal((20, 4)), 3)
+        y = X @ np.array([2.0, 0.0, -1.5, 0.3]) + 0.2 * rng.standard_normal(20)
+        name = str(rng.choice(["WeightedL1", "MCP", "SCAD", "GroupLasso"]))
+        unit = name == "WeightedL1" and rng.random() < 0.5
+        return dict(X=X, y=y, name=name, alpha=float(rng.choice([0.05, 0.2])),
+                    gamma={"MCP": 3.0, "SCAD": 3.7}.get(name, 0.0),
+                    weights=np.ones(4) if unit else np.round(rng.uniform(0, 2, 4), 2),
+                    groups=[[0, 1], [2, 3]], tol=1e-10)
+
+    def build(kw):
+        name = kw["name"]
+        if name == "WeightedL1":
+            return LM.WeightedL1(kw["alpha"], kw["weights"])
+        if name == "GroupLasso":
+            return LM.GroupLasso(kw["alpha"], kw["groups"])
+        return getattr(LM, name)(kw["alpha"], kw["gamma"])
+
+    def call(kw):
+        return LM.solve_glm(kw["X"], kw["y"], LM.Quadratic(), build(kw), tol=kw["tol"],
+                            max_iter=200, p0=4)
+
+    def check(kw, res):
+        X, y, w = kw["X"], kw["y"], np.asarray(res.coef)
+        if w.shape != (X.shape[1],):
+            return f"coef shape {w.shape}"
+        g = X.T @ (X @ w - y) / X.shape[0]
+        viol = _glm_stationarity(kw["name"], kw, w, g)
+        if not viol <= 1e-6:
+            return f"first-order violation {viol:.3g} > 1e-6"
+        if kw["name"] == "WeightedL1" and np.all(kw["weights"] == 1.0):
+            sk = SkLasso(alpha=kw["alpha"], fit_intercept=False, tol=1e-14,
+                         max_iter=100000).fit(X, y)
+            return _close(w, sk.coef_, rtol=1e-5, atol=1e-6, what="coef vs sklearn Lasso")
+        return None
+    return Spec(make, call, check, arrays=("X", "y"),
+                bad={"alpha": [-1.0, np.nan, np.inf, "a"], "tol": [-1.0, np.nan],
+                     "WeightedL1/weights": [np.ones(3), -np.ones(4), np.full(4, np.nan),
+                                            "w"],
+                     "MCP/gamma": [1.0, 0.5, np.nan], "SCAD/gamma": [2.0, 1.5, np.nan],
+                     "GroupLasso/groups": [0, 3, [[0, 1]], [[0, 1], [1, 2, 3]], [[]],
+                                           "g"]})
+
+
+def _glm_estimator():
+    from scipy.special import expit
+    from sklearn.linear_model import Lasso as SkLasso
+
+    import numlearn.linear_model as LM
+
+    def make(rng):
+        X = np.round(rng.standard_normal((20, 4)), 3)
+        z = X @ rng.standard_normal(4) + 0.5 * rng.standard_normal(20)
+        name = str(rng.choice(["Quadratic", "Logistic"]))
+        y = z if name == "Quadratic" else (z > 0).astype(float)
+        if name == "Logistic":
+            y[:2] = [0.0, 1.0]
+        return dict(X=X, y=y, name=name, alpha=float(rng.choice([0.02, 0.1])))
+
+    def call(kw):
+        return LM.GeneralizedLinearEstimator(getattr(LM, kw["name"])(), LM.L1(kw["alpha"]),
+                                             tol=1e-10, max_iter=200).fit(kw["X"], kw["y"])
+
+    def check(kw, est):
+        X, y, a = kw["X"], kw["y"], kw["alpha"]
+        if kw["name"] == "Quadratic":
+            sk = SkLasso(alpha=a, tol=1e-14, max_iter=100000).fit(X, y)
+            return (_close(est.coef_, sk.coef_, rtol=1e-5, atol=1e-6, what="coef_")
+                    or _close(est.intercept_, sk.intercept_, rtol=1e-5, atol=1e-6,
+                              what="intercept_"))
+        s = np.where(y == est.classes_[1], 1.0, -1.0)
+        z = X @ est.coef_ + est.intercept_
+        r = -s * expit(-s * z) / X.shape[0]
+        if abs(r.sum()) > 1e-6:
+            return f"intercept derivative {r.sum():.3g}"
+        kwp = dict(alpha=a, gamma=0.0, weights=np.ones(4))
+        viol = _glm_stationarity("WeightedL1", kwp, est.coef_, X.T @ r)
+        return None if viol <= 1e-6 else f"first-order violation {viol:.3g} > 1e-6"
+    return Spec(make, call, check, arrays=("X", "y"),
+                bad={"alpha": [-1.0, np.nan]}, corruptions=EST_CORRUPTIONS)
+
+
+# --------------------------------------------------------------------------------------
 # ot
 # --------------------------------------------------------------------------------------
 def _sinkhorn_divergence():
@@ -1228,6 +1437,10 @@ def spec_groups() -> dict:
         "optimize": ["minimize_eq", "minimize_constrained"],
         "linear_model": ["penalties[L1,L2,ElasticNetPenalty,NoPenalty]",
                          "datafits[Quadratic,Logistic]", "Multinomial"],
+        "linear_model_glm": ["MultiTaskLasso.fit", "MultiTaskElasticNet.fit", "LassoCV.fit",
+                             "ElasticNetCV.fit", "LogisticRegressionCV.fit",
+                             "glm_penalties[solve_glm,WeightedL1,MCP,SCAD,GroupLasso]",
+                             "GeneralizedLinearEstimator.fit"],
         "ot_completion_metrics": ["sinkhorn_divergence", "make_ratings", "implicit_loss",
                                   "ImplicitALS.fit", "precision_at_k", "map_at_k",
                                   "ndcg_at_k"],
@@ -1274,6 +1487,13 @@ def build_specs() -> dict:
         "penalties[L1,L2,ElasticNetPenalty,NoPenalty]": _penalties,
         "datafits[Quadratic,Logistic]": _datafits,
         "Multinomial": _multinomial,
+        "MultiTaskLasso.fit": lambda: _multitask("MultiTaskLasso"),
+        "MultiTaskElasticNet.fit": lambda: _multitask("MultiTaskElasticNet"),
+        "LassoCV.fit": lambda: _linear_cv("LassoCV"),
+        "ElasticNetCV.fit": lambda: _linear_cv("ElasticNetCV"),
+        "LogisticRegressionCV.fit": _logistic_cv,
+        "glm_penalties[solve_glm,WeightedL1,MCP,SCAD,GroupLasso]": _solve_glm,
+        "GeneralizedLinearEstimator.fit": _glm_estimator,
         "sinkhorn_divergence": _sinkhorn_divergence,
         "make_ratings": _make_ratings,
         "implicit_loss": _implicit_loss,
