@@ -25,7 +25,7 @@ from numlearn._validation import (
     check_vector,
 )
 from numlearn.linear_model import _cd_kernels as K
-from numlearn.linear_model._lbfgs import check_sample_weight
+from numlearn.linear_model._sample_weight import check_sample_weight
 from numlearn.linear_model._multinomial import solve_multinomial
 from numlearn.linear_model.datafits import Logistic, Multinomial, Quadratic, _col_sums
 from numlearn.linear_model.penalties import _ElasticNetBase

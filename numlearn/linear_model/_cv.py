@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from numlearn._validation import check_option, check_scalar
 from numlearn.linear_model._estimators import ElasticNet, Lasso, _checked_sparse, enet_path
-from numlearn.linear_model._lbfgs import check_sample_weight
+from numlearn.linear_model._sample_weight import check_sample_weight
 
 __all__ = ["ElasticNetCV", "LassoCV"]
 

@@ -37,7 +37,8 @@ from numlearn.linear_model._coordinate_descent import (
     coordinate_descent,
     weighted_rescale,
 )
-from numlearn.linear_model._lbfgs import check_sample_weight, lbfgs_glm
+from numlearn.linear_model._lbfgs import lbfgs_glm
+from numlearn.linear_model._sample_weight import check_sample_weight
 from numlearn.linear_model.datafits import Logistic, Multinomial, Quadratic
 from numlearn.linear_model.penalties import L1, L2, NoPenalty
 from numlearn.linear_model.penalties import ElasticNet as _EnetPenalty

@@ -13,7 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from numlearn.linear_model._glm import solve_glm
-from numlearn.linear_model._lbfgs import check_sample_weight
+from numlearn.linear_model._sample_weight import check_sample_weight
 from numlearn.linear_model.datafits import Logistic, Quadratic
 from numlearn.linear_model.penalties import L1
 

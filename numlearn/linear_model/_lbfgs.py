@@ -25,47 +25,13 @@ from scipy.optimize import minimize
 from numlearn._progress import Progress
 from numlearn._result import SolverResult, Status, make_result
 from numlearn.linear_model import _loss_kernels as LK
+from numlearn.linear_model._sample_weight import check_sample_weight
 from numlearn.linear_model.datafits import _xlogx
 
 __all__ = ["check_sample_weight", "lbfgs_glm"]
 
 _KINDS = ("logistic", "multinomial", "quadratic")
 _NUMBA_MAX_SIZE = 200_000
-
-
-def check_sample_weight(sample_weight, n: int):
-    """Validate ``sample_weight``: None, or ``n`` finite non-negative numbers, not all 0.
-
-    Returns a float64 copy (None stays None).
-
-    Examples
-    --------
-    >>> from numlearn.linear_model._lbfgs import check_sample_weight
-    >>> check_sample_weight([1, 2], 2).tolist()
-    [1.0, 2.0]
-    >>> check_sample_weight([1.0, -1.0], 2)
-    Traceback (most recent call last):
-    ValueError: sample_weight must be non-negative, got a minimum of -1.0.
-    """
-    if sample_weight is None:
-        return None
-    if np.isscalar(sample_weight):
-        sample_weight = np.full(n, sample_weight, dtype=np.float64)
-    try:
-        sw = np.array(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"sample_weight must be an array of real numbers: {exc}") from None
-    if sw.ndim != 1 or sw.shape[0] != n:
-        raise ValueError(
-            f"sample_weight must be a vector of length {n} (one weight per sample), got "
-            f"shape {sw.shape}.")
-    if not np.all(np.isfinite(sw)):
-        raise ValueError("sample_weight must be finite; it contains NaN or infinity.")
-    if sw.size and sw.min() < 0:
-        raise ValueError(f"sample_weight must be non-negative, got a minimum of {sw.min()}.")
-    if not np.any(sw > 0):
-        raise ValueError("sample_weight must have at least one positive weight; every weight is zero.")
-    return sw
 
 
 def lbfgs_glm(X, y, kind: str, *, n_classes: int = 2, sample_weight=None, l1: float = 0.0,

@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from numlearn._validation import check_scalar
 from numlearn.linear_model._estimators import LogisticRegression, _checked_sparse
-from numlearn.linear_model._lbfgs import check_sample_weight
+from numlearn.linear_model._sample_weight import check_sample_weight
 
 __all__ = ["LogisticRegressionCV"]
 

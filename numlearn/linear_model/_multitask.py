@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from numlearn._monitor import Monitor
 from numlearn._result import SolverResult, Status
 from numlearn._validation import check_option, check_random_state, check_scalar
-from numlearn.linear_model._lbfgs import check_sample_weight
+from numlearn.linear_model._sample_weight import check_sample_weight
 
 __all__ = ["MultiTaskElasticNet", "MultiTaskLasso"]
 

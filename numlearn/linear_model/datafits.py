@@ -184,7 +184,7 @@ class Multinomial:
 
 
 def _mean_one_weights(sample_weight, n_samples):
-    from numlearn.linear_model._lbfgs import check_sample_weight
+    from numlearn.linear_model._sample_weight import check_sample_weight
 
     if sample_weight is None:
         return np.ones(n_samples)
