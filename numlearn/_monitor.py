@@ -27,19 +27,16 @@ the result through it::
     mon.finish(err)                           # the final progress line (never twice)
     return mon.result(status, plan=P, marginal_error=err)   # + history, + the warning
 
-What replaces what, family by family:
+Who runs on it: ``linalg`` (``sor``, ``cg``, ``sketch_and_project``, ``lanczos_eigsh``),
+``ot`` (every loop of ``ot/_sinkhorn_loop.py``, ``sinkhorn_unbalanced``,
+``sinkhorn_sample``), ``optimize`` (the Newton-KKT loop), ``completion`` (``altmin``,
+``implicit_als``), ``linear_model`` (``solve_glm``, the multi-task estimators) and
+``dynamics.train``. Two patterns:
 
-* ``ot/_sinkhorn.py::_Monitor`` is :class:`Monitor` with ``measure="marginal error"``:
-  ``_Monitor.check(err, f, g, tol)`` is ``Monitor.step(err, f, g, tol=tol)`` (same order:
-  a non-finite ``err`` is ``DIVERGED`` before anything is recorded; then history, progress
-  and callback; then ``err <= tol`` wins over a callback stop).
-* ``linalg/_sor_loop.py::sor_iterations`` keeps its fused sweeps and checks every
-  ``check_every`` sweeps: ``history`` placeholders become ``mon.record(nan)``, the callback
-  block becomes ``if mon.notify(view(x)): status = Status.CALLBACK_STOP``, the final
-  ``progress.update(k, rnorm, final=True)`` becomes ``mon.finish(rnorm, n_iter=k)`` and
-  ``sor_result`` becomes ``mon.result(status, n_iter=k, x=x, residual_norm=rnorm)``.
-* Loops whose record is several series (``dynamics.train``: loss, sharpness, ...) keep
-  their own records and use :meth:`Monitor.report`, :meth:`Monitor.notify` and
+* a loop with one convergence measure calls :meth:`Monitor.step` (or :meth:`record` and
+  :meth:`notify` when it checks only every few iterations, as ``sor``'s fused sweeps do);
+* a loop whose record is several series (``dynamics.train``: loss, sharpness, ...) keeps
+  its own records and uses :meth:`Monitor.report`, :meth:`Monitor.notify` and
   :meth:`Monitor.result` only (``return_history=False``).
 
 A family adopting it must keep its NumPy-path numbers bit-identical: record golden

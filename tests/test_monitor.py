@@ -98,33 +98,6 @@ def test_record_and_notify_for_custom_loops(capsys):
     assert capsys.readouterr().out.count("custom: iter") == 2
 
 
-def test_matches_the_ot_monitor_it_generalizes():
-    ot_sinkhorn = pytest.importorskip("numlearn.ot._sinkhorn")
-    _Monitor = getattr(ot_sinkhorn, "_Monitor", None)
-    if _Monitor is None:
-        pytest.skip("ot has moved onto numlearn._monitor")
-
-    rng = np.random.default_rng(0)
-    errors = list(np.abs(rng.standard_normal(30)).cumsum()[::-1] / 10)
-    stops = []
-
-    def callback(f, g):
-        stops.append(f)
-        if f == 12:
-            raise StopIteration
-
-    for tol in (0.5, 1e-9):
-        old, new = _Monitor("ot", 0, callback, True), Monitor("ot", callback=callback,
-                                                              return_history=True)
-        for k, err in enumerate(errors):
-            a = old.check(err, k, None, tol)
-            b = new.step(err, k, None, tol=tol)
-            assert a == b
-            if a is not None:
-                break
-        assert old.n_iter == new.n_iter and old.history == new.history
-
-
 def test_convergence_warning_skips_the_keyword_wrapper():
     # @suggest_keywords adds a frame between the user and the solver: the warning must
     # still point at the user's line, not at numlearn/_validation.py
