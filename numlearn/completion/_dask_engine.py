@@ -30,9 +30,14 @@ class DaskEngine(BlockEngine):
         m, n = obs.shape
         rows = row_layout(obs.rows, obs.cols, obs.values, m, obs.row_order)
         cols = row_layout(obs.cols, obs.rows, obs.values, n)
+        # hash=False: each engine owns its keys. With content-hashed keys, two engines on the
+        # same data (a rerun, another solver) share the futures, and one engine's close()
+        # released the other's blocks ("lost dependencies").
         sides = {
-            "rows": client.scatter(split_layout(rows, n_blocks, n, sketch_seed, sketch_size)),
-            "cols": client.scatter(split_layout(cols, n_blocks, m, sketch_seed, sketch_size)),
+            "rows": client.scatter(split_layout(rows, n_blocks, n, sketch_seed, sketch_size),
+                                   hash=False),
+            "cols": client.scatter(split_layout(cols, n_blocks, m, sketch_seed, sketch_size),
+                                   hash=False),
         }
         return cls(client, sides, (m, n))
 
