@@ -75,6 +75,14 @@ def scaling_is_safe(M, f, g, reg, xp, limit=300.0):
     return span < limit and float(xp.min(M)) >= 0.0
 
 
+def scalings_in_range(err, u, v, limit, xp) -> bool:
+    """A scaling iterate is usable: finite error and both scalings inside
+    ``(1/limit, limit)`` (outside, the next product under- or overflows: the auto loops of
+    ``sinkhorn`` and ``sinkhorn_unbalanced`` fall back to the log domain)."""
+    return (math.isfinite(err) and limit > float(xp.max(u)) and float(xp.min(u)) > 1.0 / limit
+            and limit > float(xp.max(v)) and float(xp.min(v)) > 1.0 / limit)
+
+
 def scaling_loop(M, a, b, reg, f, g, tol, max_iter, mon, ops):
     """Classic Sinkhorn–Knopp on the kernel ``exp(-M/reg)`` (two mat-vecs per iteration).
 
@@ -404,9 +412,7 @@ def _auto_scaling_phase(M, a, b, reg, f, g, tol, max_iter, mon, ops):
                 v = b / (KT @ u)
                 Kv = Kmat @ v
             err = float(xp.sum(xp.abs(u * Kv - a)))
-            if not (math.isfinite(err) and lim > float(xp.max(u))
-                    and float(xp.min(u)) > 1.0 / lim and lim > float(xp.max(v))
-                    and float(xp.min(v)) > 1.0 / lim):
+            if not scalings_in_range(err, u, v, lim, xp):
                 u, v, Kv = u0, v0, Kv0  # back to the last safe iterate: the log domain
                 verdict = "log"
                 break

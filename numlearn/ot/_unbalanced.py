@@ -20,6 +20,7 @@ from numlearn.ot import _kernels as K
 from numlearn.ot._sinkhorn_loop import AUTO_CHECK_EVERY as _AUTO_CHECK_EVERY
 from numlearn.ot._sinkhorn_loop import AUTO_KERNEL_SPAN as _AUTO_KERNEL_SPAN
 from numlearn.ot._sinkhorn_loop import AUTO_SCALING_LIMIT as _AUTO_SCALING_LIMIT
+from numlearn.ot._sinkhorn_loop import scalings_in_range
 from numlearn.ot._checks import check_cost
 from numlearn.ot._checks import check_init as _check_init
 from numlearn.ot._checks import check_masses as _check_masses
@@ -85,8 +86,7 @@ def _scaling_loop(M, a, b, reg, fi, F, G, tol, max_iter, mon):
                 u = a * (Kmat @ v) ** -fi1 * c1
                 v = b * (KT @ u) ** -fi2
             err = 0.5 * float(np.abs(np.log(u / up)).max() + np.abs(np.log(v / vp)).max())
-            if not (math.isfinite(err) and limit > u.max() and u.min() > 1.0 / limit
-                    and limit > v.max() and v.min() > 1.0 / limit):
+            if not scalings_in_range(err, u, v, limit, np):
                 u, v = u0, v0
                 verdict = "log"
                 break
